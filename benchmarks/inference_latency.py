@@ -1,0 +1,160 @@
+"""Single-ticket latency of the numpy core, beside a naive scikit-learn pipeline in the same run.
+
+Target (issue "Triage engine"): one ticket, both heads, in-process: p50 <= 50 us, p99 <= 250 us.
+The naive reference is what a typical implementation of the original sketch does, per head:
+``Pipeline([HashingVectorizer(ngram_range=(1, 2), alternate_sign=False),
+CalibratedClassifierCV(LogisticRegression(class_weight="balanced"), cv=5)]).predict_proba([text])``.
+
+The two are timed interleaved, ticket by ticket, so that noise from other work on a shared
+machine lands on both; the ratio is the robust number, the absolute ones move with the machine.
+
+Usage::
+
+    python benchmarks/inference_latency.py --model models/default [--n 2000] [--markdown OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+DATASETS = {
+    "bitext (short requests)": SHARED / "bitext_customer_support" / "tickets.csv",
+    "sample (project's own)": ROOT / "src" / "ticket_triage" / "data" / "sample_tickets.csv",
+    "support_tickets_sample (EN/DE emails)": SHARED / "support_tickets_sample" / "tickets.csv",
+}
+TARGET_P50_US, TARGET_P99_US = 50.0, 250.0
+
+
+def naive_pipelines(data: Path) -> tuple[dict[str, object], float]:
+    """Fit the naive per-head pipelines on the same training file as the model."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from ticket_triage.data import read_tickets
+    from ticket_triage.text import combine_fields
+
+    tickets = read_tickets(data)
+    texts = [combine_fields(t["subject"], t["body"], t["metadata"]) for t in tickets.tickets]
+    started = time.perf_counter()
+    pipelines = {}
+    for head, labels in tickets.labels.items():
+        pipeline = Pipeline(
+            [
+                ("hash", HashingVectorizer(ngram_range=(1, 2), alternate_sign=False)),
+                (
+                    "clf",
+                    CalibratedClassifierCV(
+                        LogisticRegression(class_weight="balanced", max_iter=200), cv=5
+                    ),
+                ),
+            ]
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            pipelines[head] = pipeline.fit(texts, labels)
+    return pipelines, time.perf_counter() - started
+
+
+def load_tickets(path: Path, n: int) -> list[dict[str, object]]:
+    """Up to ``n`` tickets of a file, spread over it (not just its first rows)."""
+    from ticket_triage.data import read_tickets
+
+    tickets = read_tickets(path, require_labels=False).tickets
+    step = max(1, len(tickets) // n)
+    return tickets[::step][:n]
+
+
+def measure(model: object, pipelines: dict[str, object], tickets: list[dict[str, object]]):
+    """Interleaved per-ticket timings in microseconds: (ours, naive)."""
+    from ticket_triage.text import combine_fields
+
+    def naive(ticket: dict[str, object]) -> None:
+        text = combine_fields(ticket["subject"], ticket["body"], ticket["metadata"])
+        for pipeline in pipelines.values():
+            pipeline.predict_proba([text])
+
+    for ticket in tickets[:50]:  # warm caches and lazy imports
+        model.triage(ticket)
+        naive(ticket)
+    ours, theirs = [], []
+    clock = time.perf_counter_ns
+    for ticket in tickets:
+        start = clock()
+        model.triage(ticket)
+        middle = clock()
+        naive(ticket)
+        end = clock()
+        ours.append((middle - start) / 1000)
+        theirs.append((end - middle) / 1000)
+    return np.array(ours), np.array(theirs)
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    parser.add_argument(
+        "--train-data",
+        type=Path,
+        default=DATASETS["sample (project's own)"],
+        help="what the model was trained on; the naive pipelines are fitted on it too",
+    )
+    parser.add_argument("--n", type=int, default=2000, help="tickets per dataset")
+    parser.add_argument("--markdown", type=Path, help="also write the table here")
+    args = parser.parse_args()
+
+    from ticket_triage.model import TriageModel
+    from ticket_triage.text import tokenize
+
+    model = TriageModel.load(args.model)
+    pipelines, fit_seconds = naive_pipelines(args.train_data)
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, "
+        f"{platform.python_implementation()} {platform.python_version()}, model {model.version}; "
+        f"`python benchmarks/inference_latency.py --model {args.model.relative_to(ROOT)}` "
+        f"({args.n} tickets per dataset, timed interleaved).",
+        "",
+        "| tickets | mean tokens | ticket-triage p50 | p99 | naive sklearn p50 | p99 | "
+        "speed-up (p50) | p50 <= 50 us | p99 <= 250 us |",
+        "|---|---:|---:|---:|---:|---:|---:|:---:|:---:|",
+    ]
+    for name, path in DATASETS.items():
+        if not path.is_file():
+            print(f"skipping {name}: {path} not found")
+            continue
+        tickets = load_tickets(path, args.n)
+        tokens = statistics.mean(len(tokenize(model.text_of(t))) for t in tickets)
+        ours, theirs = measure(model, pipelines, tickets)
+        p50, p99 = np.percentile(ours, [50, 99])
+        n50, n99 = np.percentile(theirs, [50, 99])
+        lines.append(
+            f"| {name} | {tokens:.0f} | {p50:.0f} us | {p99:.0f} us | {n50 / 1000:.2f} ms | "
+            f"{n99 / 1000:.2f} ms | {n50 / p50:.0f}x | {_verdict(p50 <= TARGET_P50_US)} | "
+            f"{_verdict(p99 <= TARGET_P99_US)} |"
+        )
+    lines.append("")
+    lines.append(f"(The naive pipelines took {fit_seconds:.0f} s to fit, 2 heads x 5 folds.)")
+    text = "\n".join(lines)
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

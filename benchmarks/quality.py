@@ -1,0 +1,211 @@
+"""Quality of ticket-triage against TF-IDF + LinearSVC on the shared datasets, and the ablations
+that chose the training defaults.
+
+For each dataset the split is fixed:
+
+- ``github_issues_nlbse24``: the official split (train.csv -> test.csv), topic head;
+- ``support_tickets_sample``: the held-out 20% that ``triage train`` itself uses (seed 0),
+  urgency and topic heads;
+- ``bitext_customer_support``: the same kind of held-out split, topic head (11 classes); its
+  training time is the "26,872 rows in under a minute" check (the whole ``triage train`` run).
+
+ticket-triage is trained with the library and scored through the numpy inference core, exactly as
+``triage train`` / ``triage evaluate`` do. The baseline is
+``TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True) + LinearSVC(class_weight="balanced")`` on
+``subject + " " + body``. "argmax" is the most probable class (like-for-like with the baseline);
+"decision" applies the tuned ``high`` threshold (precision >= 0.85), which trades recall of
+``high`` for precision and so lowers macro-F1 on purpose.
+
+Usage::
+
+    python benchmarks/quality.py [--ablations] [--markdown OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import f1_score
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
+
+from ticket_triage.config import TrainConfig
+from ticket_triage.data import Tickets, read_tickets
+from ticket_triage.evaluate import evaluate
+from ticket_triage.train import build_artifact, combined_texts, fit, split_rows, train
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+
+
+def _subset(tickets: Tickets, rows: np.ndarray) -> Tickets:
+    return Tickets(
+        path=tickets.path,
+        tickets=[tickets.tickets[i] for i in rows],
+        labels={h: [v[i] for i in rows] for h, v in tickets.labels.items()},
+        metadata_columns=tickets.metadata_columns,
+        sha256=tickets.sha256,
+        n_dropped=0,
+    )
+
+
+def _splits(metadata: list[str] | None = None) -> dict[str, tuple[Tickets, Tickets]]:
+    nlbse = SHARED / "github_issues_nlbse24"
+    out = {}
+    if metadata is None:
+        train_set, test_set = read_tickets(nlbse / "train.csv"), read_tickets(nlbse / "test.csv")
+        out["github_issues_nlbse24"] = (train_set, test_set)
+    names = ["support_tickets_sample"] + (["bitext_customer_support"] if metadata is None else [])
+    for name in names:
+        tickets = read_tickets(SHARED / name / "tickets.csv", metadata)
+        train_rows, test_rows = split_rows(tickets.labels, 0.2, 0)
+        out[name] = (_subset(tickets, train_rows), _subset(tickets, test_rows))
+    return out
+
+
+def ours(train: Tickets, test: Tickets, config: TrainConfig) -> tuple[dict[str, Any], float, int]:
+    """Fit on ``train``, score ``test`` through the numpy core; metrics, fit seconds, bytes."""
+    from ticket_triage.features import FeatureConfig
+
+    texts = combined_texts(train.tickets, FeatureConfig(tokenizer=config.tokenizer))
+    labels = {h: np.array(v, dtype=object) for h, v in train.labels.items()}
+    started = time.perf_counter()
+    fitted = fit(texts, labels, config)
+    seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as directory:
+        model = build_artifact(fitted, config, {"n_train": len(texts)}, Path(directory))
+        size = sum(f.stat().st_size for f in Path(directory).iterdir())
+        metrics, _, _ = evaluate(model, test)
+    return metrics, seconds, size
+
+
+def baseline(train: Tickets, test: Tickets, head: str) -> float:
+    """Macro-F1 of TF-IDF + LinearSVC on the raw subject and body."""
+
+    def text(t: dict[str, Any]) -> str:
+        return f"{t['subject']} {t['body']}"
+
+    pipeline = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+        LinearSVC(class_weight="balanced"),
+    )
+    pipeline.fit([text(t) for t in train.tickets], train.labels[head])
+    predicted = pipeline.predict([text(t) for t in test.tickets])
+    return float(f1_score(test.labels[head], predicted, average="macro"))
+
+
+def comparison(splits: dict[str, tuple[Tickets, Tickets]]) -> list[str]:
+    lines = [
+        "| dataset | head | n test | TF-IDF + LinearSVC macro-F1 | ticket-triage argmax "
+        "macro-F1 | ticket-triage decision macro-F1 | target (high >= 0.85 precision) | "
+        "coverage | ECE | fit time | artifact |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for name, (train_set, test_set) in splits.items():
+        metrics, seconds, size = ours(train_set, test_set, TrainConfig())
+        for head, m in metrics["heads"].items():
+            reference = baseline(train_set, test_set, head)
+            target = m["target"]
+            if target:
+                reach = "tuned" if target["reachable"] else "NOT reachable (fallback)"
+                target_text = (
+                    f"{reach}: precision {target['precision']:.2f}, recall {target['recall']:.2f}"
+                )
+            else:
+                target_text = "-"
+            lines.append(
+                f"| {name} | {head} | {m['n']} | {reference:.3f} | {m['argmax']['macro_f1']:.3f} "
+                f"| {m['macro_f1']:.3f} | {target_text} | {m['coverage']:.0%} | {m['ece']:.3f} | "
+                f"{seconds:.1f} s | {size / 1e6:.2f} MB |"
+            )
+    return lines
+
+
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "calibration=sigmoid": {"calibration": "sigmoid"},
+    "C=0.5": {"C": 0.5},
+    "C=2": {"C": 2.0},
+    "n_features=2**18": {"n_features": 2**18},
+    "no idf (sublinear tf only)": {"use_idf": False},
+    "--resample": {"resample": True},
+    "--augment": {"augment": True},
+    "tokenizer=spacy": {"tokenizer": "spacy"},
+    "metadata: language": {"metadata": ["language"]},
+}
+
+
+def ablations(splits: dict[str, tuple[Tickets, Tickets]]) -> list[str]:
+    heads = [("support_tickets_sample", "urgency"), ("support_tickets_sample", "topic")]
+    heads.append(("github_issues_nlbse24", "topic"))
+    lines = [
+        "| option | "
+        + " | ".join(f"{d.split('_')[0]} {h} argmax F1 / ECE" for d, h in heads)
+        + " | support high recall @ precision target |",
+        "|---|" + "---:|" * (len(heads) + 1),
+    ]
+    for option, overrides in ABLATIONS.items():
+        cells = []
+        results: dict[str, dict[str, Any]] = {}
+        # Metadata columns change what is read, so that option re-reads the files it applies to.
+        data = _splits(overrides["metadata"]) if "metadata" in overrides else splits
+        for dataset, head in heads:
+            if dataset not in results:
+                config = TrainConfig(**overrides)
+                found = dataset in data
+                results[dataset] = ours(*data[dataset], config)[0]["heads"] if found else {}
+            m = results[dataset].get(head)
+            cells.append(f"{m['argmax']['macro_f1']:.3f} / {m['ece']:.3f}" if m else "n/a")
+        target = results["support_tickets_sample"]["urgency"]["target"]
+        recall = f"{target['recall']:.3f} (precision {target['precision']:.2f})"
+        lines.append(f"| {option} | " + " | ".join(cells) + f" | {recall} |")
+    return lines
+
+
+def bitext_training_time() -> str:
+    data = SHARED / "bitext_customer_support" / "tickets.csv"
+    with tempfile.TemporaryDirectory() as directory:
+        started = time.perf_counter()
+        train(data, Path(directory) / "model", TrainConfig())
+        seconds = time.perf_counter() - started
+    verdict = "met" if seconds < 60 else "NOT met"
+    return (
+        f"`triage train` on bitext_customer_support (26,872 rows, 11 classes), whole run "
+        f"(read, hash, 5-fold calibration, thresholds, evaluation, report): {seconds:.1f} s "
+        f"(target < 60 s: {verdict})."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ablations", action="store_true", help="also run the option grid")
+    parser.add_argument("--markdown", type=Path, help="also write the tables here")
+    args = parser.parse_args()
+    splits = _splits()
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, Python "
+        f"{platform.python_version()}: `python benchmarks/quality.py"
+        f"{' --ablations' if args.ablations else ''}`.",
+        "",
+        *comparison(splits),
+        "",
+        bitext_training_time(),
+    ]
+    if args.ablations:
+        lines += ["", *ablations(splits)]
+    text = "\n".join(lines)
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""``triage``: the command line (typer + rich). Each command is a thin wrapper over a library call.
+
+Failures the user can fix (a bad file, a tampered model, an unknown option) print one line to
+stderr and exit with status 1 (2 for usage errors, from typer): never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ticket_triage.errors import TriageError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="triage",
+    help="Triage support tickets by urgency and topic: train, evaluate, predict.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DEFAULT_MODEL = Path("models/default")
+
+#: A handful of tickets for `triage demo`: what `make run` prints before the API exists.
+EXAMPLES: list[dict[str, Any]] = [
+    {
+        "subject": "Payment failed!!!",
+        "body": "Card declined with error 402 and the whole team is locked out. ASAP please",
+        "metadata": {"product": "billing", "plan": "enterprise"},
+    },
+    {
+        "subject": "Dark mode?",
+        "body": "Would be lovely to have a dark mode in the dashboard some day. No rush.",
+        "metadata": {"product": "web_app", "plan": "free"},
+    },
+    {
+        "subject": "App crashes on upload",
+        "body": "The mobile app crashes with E1234 every time I upload a photo since the update.",
+        "metadata": {"product": "mobile_app", "plan": "pro"},
+    },
+    {
+        "subject": "Passwort zurücksetzen",
+        "body": "Ich kann mich nicht mehr anmelden, der Link zum Zurücksetzen kommt nicht an.",
+        "metadata": {"product": "web_app", "plan": "business", "region": "eu"},
+    },
+    {
+        "subject": "Invoice address",
+        "body": "Please change the billing address on our next invoice. Thanks!",
+        "metadata": {"product": "billing", "plan": "pro"},
+    },
+]
+
+
+@contextmanager
+def _steps(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A progress display whose callback starts a new step and completes the previous one."""
+    if not enabled or not err.is_terminal:
+        yield lambda _: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        current: list[Any] = []
+
+        def step(name: str) -> None:
+            if current:
+                progress.update(current[-1], completed=1, total=1)
+            current.append(progress.add_task(name, total=None))
+
+        yield step
+        if current:
+            progress.update(current[-1], completed=1, total=1)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _print_summary(metrics: dict[str, Any]) -> None:
+    """A readable table of held-out metrics and the target result in plain words."""
+    table = Table(title=f"model {metrics['model']['version']} on {metrics['data']['n_rows']} rows")
+    for column in ("head", "n", "accuracy", "macro-F1", "argmax macro-F1", "coverage", "ECE"):
+        table.add_column(column, justify="left" if column == "head" else "right")
+    for name, head in metrics["heads"].items():
+        table.add_row(
+            name,
+            str(head["n"]),
+            f"{head['accuracy']:.3f}",
+            f"{head['macro_f1']:.3f}",
+            f"{head['argmax']['macro_f1']:.3f}",
+            f"{head['coverage']:.1%}",
+            f"{head['ece']:.3f}",
+        )
+    out.print(table)
+    for name, head in metrics["heads"].items():
+        target = head.get("target")
+        if not target:
+            continue
+        label, goal = target["class"], target["min_precision"]
+        if target["reachable"]:
+            out.print(
+                f"{name}: '{label}' when p >= {target['threshold']:.3f} (precision >= {goal} on "
+                f"held-out folds). Here: precision {target['precision']:.3f}, "
+                f"recall {target['recall']:.3f}."
+            )
+        else:
+            out.print(
+                f"[bold yellow]{name}: precision target {goal} for '{label}' is NOT reachable[/] "
+                f"on held-out folds (best {target['best_precision']:.3f}); falling back to the "
+                f"best-precision threshold {target['threshold']:.3f}. Here: precision "
+                f"{target['precision']:.3f}, recall {target['recall']:.3f}."
+            )
+
+
+def _read_for(model: Any, path: Path, require_labels: bool) -> Any:
+    """Read a file to score with ``model``: its metadata columns, those absent taken as empty."""
+    from ticket_triage.data import read_tickets
+
+    tickets = read_tickets(
+        path, list(model.meta.get("metadata", [])), require_labels, optional_metadata=True
+    )
+    if tickets.missing_metadata:
+        err.print(
+            f"[yellow]warning:[/] {path.name} has no {', '.join(tickets.missing_metadata)} "
+            "column(s); scoring without that metadata",
+            highlight=False,
+        )
+    return tickets
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="Labelled tickets: .csv, .jsonl or .parquet.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the model to.")],
+    config: Annotated[
+        Path | None, typer.Option(help="TOML or JSON file of training options.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of split, folds and solver.")] = None,
+    metadata: Annotated[
+        str | None, typer.Option(help="Comma-separated metadata columns (default: product,...).")
+    ] = None,
+    resample: Annotated[
+        bool | None, typer.Option("--resample/--no-resample", help="Oversample minority classes.")
+    ] = None,
+    augment: Annotated[
+        bool | None, typer.Option("--augment/--no-augment", help="Add perturbed minority copies.")
+    ] = None,
+    tokenizer: Annotated[
+        str | None, typer.Option(help="'regex' (default) or 'spacy' (needs the spacy extra).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print metrics.json to stdout.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+) -> None:
+    """Fit every head in DATA, tune thresholds on held-out folds, write the model to --out."""
+    from ticket_triage.config import load_config
+    from ticket_triage.train import train as run_training
+
+    settings = load_config(
+        config,
+        seed=seed,
+        metadata=metadata.split(",") if metadata else None,
+        resample=resample,
+        augment=augment,
+        tokenizer=tokenizer,
+    )
+    with _steps(not quiet and not as_json) as step:
+        result = run_training(data, out_dir, settings, progress=step)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if as_json:
+        sys.stdout.write(json.dumps(result.metrics, indent=2) + "\n")
+        return
+    _print_summary(result.metrics)
+    out.print(f"model written to {result.out} (report: {result.out / 'report.html'})")
+
+
+@app.command()
+def evaluate(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory written by `triage train`.")],
+    data: Annotated[Path, typer.Argument(help="Labelled tickets: .csv, .jsonl or .parquet.")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write metrics here.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write an HTML report here.")] = None,
+) -> None:
+    """Score a labelled file with a model; print a summary and write the metrics schema."""
+    from ticket_triage.evaluate import evaluate as run_evaluation
+    from ticket_triage.model import TriageModel
+    from ticket_triage.report import write_report
+
+    model = TriageModel.load(model_dir)
+    tickets = _read_for(model, data, require_labels=True)
+    metrics, evaluations, warnings = run_evaluation(model, tickets, description=data.name)
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if not metrics["heads"]:
+        raise _fail(
+            f"{data}: no labels for any of the model's heads ({', '.join(model.head_names)})"
+        )
+    _print_summary(metrics)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(metrics, indent=2) + "\n")
+    if report is not None:
+        write_report(report, metrics, evaluations, title=f"ticket-triage evaluation: {data.name}")
+
+
+@app.command()
+def predict(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory written by `triage train`.")],
+    input_file: Annotated[Path, typer.Argument(help="Tickets: .csv, .jsonl or .parquet.")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Output file (format from its extension).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Tickets scored per batch.")] = 10_000,
+) -> None:
+    """Batch scoring: the input's rows with decision columns added, in the same format."""
+    import pandas as pd
+
+    from ticket_triage.data import read_table, write_table
+    from ticket_triage.model import TriageModel
+
+    model = TriageModel.load(model_dir)
+    frame = read_table(input_file)
+    tickets = _read_for(model, input_file, require_labels=False)
+    if tickets.n_dropped:
+        raise _fail(f"{input_file}: {tickets.n_dropped} rows have neither subject nor body")
+    columns: dict[str, list[Any]] = {}
+    for start in range(0, len(tickets.tickets), batch_size):
+        for result in model.triage_many(tickets.tickets[start : start + batch_size]):
+            for name, head in result.heads.items():
+                columns.setdefault(f"{name}_label", []).append(head.label)
+                columns.setdefault(f"{name}_confidence", []).append(round(head.confidence, 6))
+                columns.setdefault(f"{name}_needs_review", []).append(head.needs_review)
+            columns.setdefault("needs_review", []).append(result.needs_review)
+    decisions = pd.DataFrame(columns, index=frame.index)
+    decisions["model_version"] = model.version
+    result_frame = pd.concat([frame, decisions], axis=1)
+    if out_file is not None:
+        write_table(result_frame, out_file)
+        err.print(f"{len(result_frame)} tickets scored -> {out_file}", highlight=False)
+    elif input_file.suffix.lower() == ".csv":
+        result_frame.to_csv(sys.stdout, index=False)
+    elif input_file.suffix.lower() in (".jsonl", ".ndjson"):
+        result_frame.to_json(sys.stdout, orient="records", lines=True, force_ascii=False)
+    else:
+        raise _fail("Parquet output needs --out FILE")
+
+
+@app.command()
+def demo(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory.")] = DEFAULT_MODEL,
+) -> None:
+    """Triage a handful of example tickets and print the decisions."""
+    from ticket_triage.model import TriageModel
+
+    model = TriageModel.load(model_dir)
+    table = Table(title=f"ticket-triage {model.version}: example decisions")
+    table.add_column("ticket")
+    for name in model.head_names:
+        table.add_column(name)
+    table.add_column("needs review")
+    for ticket, result in zip(EXAMPLES, model.triage_many(EXAMPLES), strict=True):
+        cells = [
+            f"{result[name].label} ({result[name].confidence:.2f})" for name in model.head_names
+        ]
+        table.add_row(ticket["subject"], *cells, "yes" if result.needs_review else "no")
+    out.print(table)
+
+
+@app.command()
+def sample(
+    out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    n: Annotated[int, typer.Option(min=100, help="Number of tickets.")] = 3600,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 7,
+) -> None:
+    """Write the synthetic sample tickets (the demo model's training data) to a CSV file."""
+    from ticket_triage.sample_data import write_sample_csv
+
+    write_sample_csv(out_file, n=n, seed=seed)
+    err.print(f"{n} synthetic tickets -> {out_file}", highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning expected failures into one line."""
+    try:
+        app()
+    except TriageError as exc:
+        raise SystemExit(_fail(str(exc)).exit_code) from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise SystemExit(_fail(f"{where}{exc.strerror or exc}").exit_code) from None

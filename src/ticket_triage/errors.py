@@ -1,0 +1,49 @@
+"""The exceptions ticket-triage raises, so callers can catch at the level they care about.
+
+::
+
+    TriageError                 anything this package raises on purpose
+    ├── InvalidTicket           a ticket that cannot be scored (wrong types, no text)
+    ├── DataError               a training or scoring file that breaks the data contract
+    ├── ConfigError             a training config that names unknown options or bad values
+    └── ArtifactError           a model directory that is missing, tampered, truncated or
+        │                       written by an incompatible version
+        └── ArtifactMismatch    the artifact is intact but needs something this install lacks
+
+Every message names the file, column or field at fault, so the CLI can print it as one line.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArtifactError",
+    "ArtifactMismatch",
+    "ConfigError",
+    "DataError",
+    "InvalidTicket",
+    "TriageError",
+]
+
+
+class TriageError(Exception):
+    """Base class of every error ticket-triage raises on purpose."""
+
+
+class InvalidTicket(TriageError, ValueError):
+    """A ticket that cannot be scored: wrong field types, or neither subject nor body."""
+
+
+class DataError(TriageError, ValueError):
+    """A data file that breaks the data contract (missing columns, no labels, bad encoding)."""
+
+
+class ConfigError(TriageError, ValueError):
+    """A training configuration with unknown keys or values out of range."""
+
+
+class ArtifactError(TriageError):
+    """A model directory that cannot be trusted: missing files, bad checksums, wrong schema."""
+
+
+class ArtifactMismatch(ArtifactError):
+    """An intact artifact that this installation cannot serve (for example a missing extra)."""

@@ -1,0 +1,390 @@
+"""The inference core: load an artifact once, then score tickets with numpy only.
+
+Steps three and four of the data path: the shared hashed feature vector goes through every linear
+head, the head's calibration turns scores into probabilities, and the tuned thresholds turn those
+into a decision (the label, and whether a person should look at it).
+
+Importing this module must not import scikit-learn, scipy or pandas: on Lambda they would add about
+a second of cold start and 200 MB of package, and a test enforces it. Training writes exactly the
+numbers this module needs (see :mod:`ticket_triage.train`); a parity test checks the two agree with
+scikit-learn to 1e-6.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ticket_triage.artifact import read_artifact
+from ticket_triage.errors import ArtifactError, ArtifactMismatch, InvalidTicket
+from ticket_triage.features import FeatureConfig, SparseRows, hash_features, ngrams
+from ticket_triage.text import combine_fields
+
+__all__ = [
+    "Calibration",
+    "HeadDecision",
+    "TriageModel",
+    "TriageResult",
+    "calibrate",
+    "decide",
+]
+
+Ticket = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How a head's raw linear scores become probabilities (scikit-learn's calibrators).
+
+    ``temperature``: ``softmax(beta * scores)``, a binary head's single score ``s`` read as
+    logits ``(-s, s)``. ``sigmoid``: ``1 / (1 + exp(a_k * s_k + b_k))`` per class, normalised to sum
+    to one (a binary head calibrates its positive class and takes the complement).
+    """
+
+    method: str
+    beta: float = 1.0
+    a: tuple[float, ...] = ()
+    b: tuple[float, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain-JSON form for ``model.json``."""
+        if self.method == "temperature":
+            return {"method": "temperature", "beta": self.beta}
+        return {"method": "sigmoid", "a": list(self.a), "b": list(self.b)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Calibration:
+        """Parse what :meth:`to_json` wrote."""
+        if data.get("method") == "temperature":
+            return cls("temperature", beta=float(data["beta"]))
+        if data.get("method") == "sigmoid":
+            return cls("sigmoid", a=tuple(map(float, data["a"])), b=tuple(map(float, data["b"])))
+        raise ValueError(f"unknown calibration method {data.get('method')!r}")
+
+
+def calibrate(scores: np.ndarray, calibration: Calibration, n_classes: int) -> np.ndarray:
+    """Turn linear scores of shape (n, n_columns) into probabilities of shape (n, n_classes).
+
+    A binary head has one score column (the second class's margin), as in scikit-learn.
+    """
+    if calibration.method == "temperature":
+        logits = np.hstack([-scores, scores]) if n_classes == 2 else scores
+        logits = calibration.beta * logits
+        proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return proba / proba.sum(axis=1, keepdims=True)  # never above 1: no clipping needed
+    else:
+        a, b = np.asarray(calibration.a), np.asarray(calibration.b)
+        positive = 1.0 / (1.0 + np.exp(a * scores + b))
+        if n_classes == 2:
+            proba = np.hstack([1.0 - positive, positive])
+        else:
+            total = positive.sum(axis=1, keepdims=True)
+            uniform = np.full_like(positive, 1.0 / n_classes)
+            proba = np.divide(positive, total, out=uniform, where=total != 0)
+    proba[(proba > 1.0) & (proba <= 1.0 + 1e-5)] = 1.0
+    return proba
+
+
+@dataclass(frozen=True)
+class HeadDecision:
+    """One head's answer for one ticket.
+
+    Attributes
+    ----------
+    label : str
+        The decided class.
+    confidence : float
+        Calibrated probability of ``label``.
+    probabilities : dict of str to float
+        Calibrated probability of every class.
+    needs_review : bool
+        True when ``confidence`` is below the auto-decision threshold of ``label``.
+    target_hit : bool or None
+        For a head with a precision target (urgency ``high``): whether the target class's
+        probability reached its tuned threshold. None for heads without a target.
+    """
+
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    needs_review: bool
+    target_hit: bool | None
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """Every head's decision for one ticket."""
+
+    heads: dict[str, HeadDecision]
+    model_version: str
+
+    @property
+    def needs_review(self) -> bool:
+        """True when any head is not confident enough to decide alone."""
+        return any(head.needs_review for head in self.heads.values())
+
+    def __getitem__(self, head: str) -> HeadDecision:
+        return self.heads[head]
+
+
+@dataclass(frozen=True)
+class _Head:
+    name: str
+    classes: tuple[str, ...]
+    columns: slice
+    calibration: Calibration
+    target_index: int | None
+    target_threshold: float
+    review_list: list[float]  # per class; +inf means "never decide this class automatically"
+
+
+class TriageModel:
+    """A loaded, verified model: featurise once, score every head, decide.
+
+    Use :meth:`load`; the constructor takes already-validated parts.
+
+    Examples
+    --------
+    >>> model = TriageModel.load("models/default")  # doctest: +SKIP
+    >>> result = model.triage({"subject": "Payment failed!!!"})  # doctest: +SKIP
+    >>> result["urgency"].label, result["topic"].label  # doctest: +SKIP
+    ('high', 'billing')
+    """
+
+    def __init__(
+        self,
+        *,
+        features: FeatureConfig,
+        heads: Sequence[_Head],
+        table: np.ndarray,
+        intercept: np.ndarray,
+        version: str,
+        meta: dict[str, Any],
+        path: Path | None = None,
+    ) -> None:
+        self.path = path
+        self.features = features
+        self.heads = tuple(heads)
+        self.version = version
+        self.meta = meta
+        self._table = table
+        self._intercept = intercept
+        self._clean = _spacy_cleaner() if features.tokenizer == "spacy" else None
+        # The artifact's own pattern, not the module default: a model keeps tokenizing as it was
+        # trained even if a later release changes TOKEN_PATTERN.
+        self._tokenize = re.compile(features.token_pattern).findall
+
+    @classmethod
+    def load(cls, path: str | Path) -> TriageModel:
+        """Read, verify and unpack an artifact directory.
+
+        Raises
+        ------
+        ArtifactError
+            The directory is not an intact artifact of a supported schema.
+        ArtifactMismatch
+            The artifact needs something this installation lacks (the ``spacy`` extra).
+        """
+        artifact = read_artifact(Path(path))
+        meta, arrays = artifact.meta, artifact.arrays
+        try:
+            features = FeatureConfig.from_json(meta["features"])
+            rows = arrays["rows"].astype(np.int64)
+            coef = arrays["coef"]
+            intercept = arrays["intercept"].astype(np.float64)
+            heads = [_parse_head(head) for head in meta["heads"]]
+            version = str(meta["version"])
+            width = coef.shape[1]
+            if coef.shape[0] != rows.shape[0] or intercept.shape != (width,):
+                raise ValueError("weight arrays have inconsistent shapes")
+            if rows.size and (rows.min() < 0 or rows.max() >= features.n_features):
+                raise ValueError("feature rows outside the hashed space")
+            if any(head.columns.stop > width for head in heads):
+                raise ValueError("a head refers to weight columns that do not exist")
+            # One dense table, built once per process: per hashed feature, its weight for every
+            # column pre-multiplied by its idf, then the idf itself in the last column. Scoring a
+            # ticket is then a single gather (4 bytes x n_features x (columns + 1): 36 MB at
+            # 2**20 features and 8 columns) instead of a search plus a second lookup.
+            idf = np.ones(len(rows), dtype=np.float64)
+            default_idf = 1.0
+            if features.use_idf:
+                idf = arrays["idf"].astype(np.float64)
+                default_idf = float(meta["idf_default"])
+            table = np.zeros((features.n_features, width + 1), dtype=np.float32)
+            table[:, width] = default_idf
+            table[rows, :width] = coef * idf[:, np.newaxis]
+            table[rows, width] = idf
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ArtifactError(
+                f"{artifact.path}: model.json and weights.npz disagree: {exc}"
+            ) from exc
+        return cls(
+            features=features,
+            heads=heads,
+            table=table,
+            intercept=intercept,
+            version=version,
+            meta=meta,
+            path=artifact.path,
+        )
+
+    @property
+    def head_names(self) -> tuple[str, ...]:
+        """The heads this model decides, e.g. ``("urgency", "topic")``."""
+        return tuple(head.name for head in self.heads)
+
+    def text_of(self, ticket: Ticket) -> str:
+        """The combined, cleaned text the heads read for ``ticket``."""
+        subject, body, metadata = _fields(ticket)
+        text = combine_fields(subject, body, metadata)
+        if not text.strip():
+            raise InvalidTicket("ticket has no text: subject and body are both empty")
+        return self._clean(text) if self._clean else text
+
+    def featurize(self, texts: Sequence[str]) -> SparseRows:
+        """Hashed n-gram counts of already combined texts (what scikit-learn's vectorizer gives)."""
+        grams = [ngrams(self._tokenize(text), self.features.ngram_range) for text in texts]
+        return hash_features(grams, self.features.n_features)
+
+    def scores(self, rows: SparseRows) -> np.ndarray:
+        """Raw linear scores of every head's columns, shape (n_rows, n_columns).
+
+        The features are sublinear TF-IDF, L2-normalised per row; the idf sits in the table's
+        last column and is already folded into the weights.
+        """
+        tf = np.log(rows.counts) + 1.0 if self.features.sublinear_tf else rows.counts
+        gathered = self._table[rows.indices]
+        weighted = tf * gathered[:, -1]
+        n_rows = len(rows.indptr) - 1
+        if n_rows == 1:
+            norm = np.sqrt(weighted @ weighted)
+            raw = (tf @ gathered[:, :-1]) / norm if norm else np.zeros(gathered.shape[1] - 1)
+            return (raw + self._intercept)[np.newaxis, :]
+        row_ids = rows.row_ids
+        norms = np.sqrt(np.bincount(row_ids, weights=weighted * weighted, minlength=n_rows))
+        scale = np.divide(tf, norms[row_ids], out=np.zeros_like(tf), where=norms[row_ids] > 0)
+        out = np.zeros((n_rows, gathered.shape[1] - 1))
+        np.add.at(out, row_ids, scale[:, np.newaxis] * gathered[:, :-1])
+        return out + self._intercept
+
+    def probabilities(self, scores: np.ndarray) -> dict[str, np.ndarray]:
+        """Calibrated probabilities per head, each of shape (n_rows, n_classes)."""
+        return {
+            head.name: calibrate(scores[:, head.columns], head.calibration, len(head.classes))
+            for head in self.heads
+        }
+
+    def triage_many(self, tickets: Iterable[Ticket]) -> list[TriageResult]:
+        """Decide every head for a batch of tickets; vectorised, same answers as :meth:`triage`.
+
+        Raises
+        ------
+        InvalidTicket
+            A ticket is not a mapping, has non-string fields, or has no text. The message gives
+            its position in the batch.
+        """
+        texts = []
+        for position, ticket in enumerate(tickets):
+            try:
+                texts.append(self.text_of(ticket))
+            except InvalidTicket as exc:
+                raise InvalidTicket(f"ticket {position}: {exc}") from exc
+        if not texts:
+            return []
+        probabilities = self.probabilities(self.scores(self.featurize(texts)))
+        decided = {head.name: _decide(head, probabilities[head.name]) for head in self.heads}
+        return [
+            TriageResult({name: decisions[i] for name, decisions in decided.items()}, self.version)
+            for i in range(len(texts))
+        ]
+
+    def triage(self, ticket: Ticket) -> TriageResult:
+        """Decide every head for one ticket."""
+        return self.triage_many([ticket])[0]
+
+
+def decide(proba: np.ndarray, target_index: int | None, target_threshold: float) -> np.ndarray:
+    """Decided class index per row: the target class when its probability reaches its threshold,
+    otherwise the most probable of the other classes (the plain argmax for heads without target).
+
+    Examples
+    --------
+    >>> proba = np.array([[0.5, 0.3, 0.2], [0.7, 0.1, 0.2]])
+    >>> decide(proba, target_index=0, target_threshold=0.6).tolist()
+    [1, 0]
+    """
+    if target_index is None:
+        return proba.argmax(axis=1)
+    others = proba.copy()
+    others[:, target_index] = -1.0
+    hit = proba[:, target_index] >= target_threshold
+    return np.where(hit, target_index, others.argmax(axis=1))
+
+
+def _decide(head: _Head, proba: np.ndarray) -> list[HeadDecision]:
+    """Apply the target threshold and the review thresholds to one head's probabilities."""
+    labels = decide(proba, head.target_index, head.target_threshold).tolist()
+    target, classes, review = head.target_index, head.classes, head.review_list
+    # Plain Python from here on: per-ticket numpy scalar conversions cost more than the math.
+    decisions = []
+    for row, label in zip(proba.tolist(), labels, strict=True):
+        confidence = row[label]
+        decisions.append(
+            HeadDecision(
+                label=classes[label],
+                confidence=confidence,
+                probabilities=dict(zip(classes, row, strict=True)),
+                needs_review=confidence < review[label],
+                target_hit=None if target is None else label == target,
+            )
+        )
+    return decisions
+
+
+def _parse_head(data: Mapping[str, Any]) -> _Head:
+    classes = tuple(str(c) for c in data["classes"])
+    start, stop = (int(x) for x in data["columns"])
+    expected = 1 if len(classes) == 2 else len(classes)
+    if stop - start != expected or len(classes) < 2:
+        raise ValueError(f"head {data['name']!r}: {len(classes)} classes need {expected} columns")
+    target = data.get("target")
+    target_index = classes.index(target["class"]) if target else None
+    thresholds = data["review"]["thresholds"]
+    review = [np.inf if thresholds[c] is None else float(thresholds[c]) for c in classes]
+    return _Head(
+        name=str(data["name"]),
+        classes=classes,
+        columns=slice(start, stop),
+        calibration=Calibration.from_json(data["calibration"]),
+        target_index=target_index,
+        target_threshold=float(target["threshold"]) if target else np.inf,
+        review_list=review,
+    )
+
+
+def _fields(ticket: Ticket) -> tuple[str | None, str | None, Mapping[str, Any] | None]:
+    if not isinstance(ticket, Mapping):
+        raise InvalidTicket(f"a ticket must be a mapping with subject and body, got {type(ticket)}")
+    subject, body, metadata = ticket.get("subject"), ticket.get("body"), ticket.get("metadata")
+    for name, value in (("subject", subject), ("body", body)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidTicket(f"{name} must be a string, got {type(value).__name__}")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise InvalidTicket(f"metadata must be a mapping, got {type(metadata).__name__}")
+    return subject, body, metadata
+
+
+def _spacy_cleaner() -> Any:
+    try:
+        from ticket_triage.spacy_cleanup import spacy_clean
+    except ImportError as exc:
+        raise ArtifactMismatch(
+            "this model was trained with tokenizer 'spacy'; install the extra: "
+            "pip install 'ticket-triage[spacy]'"
+        ) from exc
+    return spacy_clean
