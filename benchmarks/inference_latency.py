@@ -127,7 +127,7 @@ def main() -> None:
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, "
         f"{platform.python_implementation()} {platform.python_version()}, model {model.version}; "
-        f"`python benchmarks/inference_latency.py --model {args.model.relative_to(ROOT)}` "
+        f"`python benchmarks/inference_latency.py --model {args.model}` "
         f"({args.n} tickets per dataset, timed interleaved).",
         "",
         "| tickets | mean tokens | ticket-triage p50 | p99 | naive sklearn p50 | p99 | "

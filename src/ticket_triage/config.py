@@ -8,6 +8,7 @@ defaults were chosen" gives the numbers and the command that produced them. A fi
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ticket_triage.errors import ConfigError
+from ticket_triage.text import TOKEN_PATTERN
 
 __all__ = ["ReviewRule", "Target", "TrainConfig", "load_config"]
 
@@ -50,6 +52,16 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="after")
+    def _valid_pattern(self) -> TrainConfig:
+        try:
+            pattern = re.compile(self.token_pattern)
+        except re.error as exc:
+            raise ValueError(f"token_pattern is not a valid regex: {exc}") from exc
+        if pattern.groups:
+            raise ValueError("token_pattern must not have capturing groups; use (?:...)")
+        return self
+
     seed: int = Field(0, description="Seed of the split, the folds and the solver.")
     test_size: float = Field(0.2, gt=0.0, lt=0.9, description="Share held out for the report.")
     cv_folds: int = Field(5, ge=2, le=20, description="Folds for calibration and thresholds.")
@@ -61,6 +73,9 @@ class TrainConfig(BaseModel):
     sublinear_tf: bool = True
     use_idf: bool = True
     tokenizer: Literal["regex", "spacy"] = "regex"
+    token_pattern: str = Field(
+        TOKEN_PATTERN, description="Regex for tokens (no capturing group); default keeps !!!."
+    )
     C: float = Field(1.0, gt=0.0, description="Inverse regularisation of the LinearSVC heads.")
     calibration: Literal["temperature", "sigmoid"] = "temperature"
     targets: dict[str, Target] = Field(

@@ -12,6 +12,7 @@ scikit-learn to 1e-6.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ __all__ = [
     "TriageModel",
     "TriageResult",
     "calibrate",
+    "calibrate_one",
     "decide",
 ]
 
@@ -79,7 +81,8 @@ def calibrate(scores: np.ndarray, calibration: Calibration, n_classes: int) -> n
         return proba / proba.sum(axis=1, keepdims=True)  # never above 1: no clipping needed
     else:
         a, b = np.asarray(calibration.a), np.asarray(calibration.b)
-        positive = 1.0 / (1.0 + np.exp(a * scores + b))
+        with np.errstate(over="ignore"):  # exp overflow -> inf -> probability 0, as intended
+            positive = 1.0 / (1.0 + np.exp(a * scores + b))
         if n_classes == 2:
             proba = np.hstack([1.0 - positive, positive])
         else:
@@ -88,6 +91,32 @@ def calibrate(scores: np.ndarray, calibration: Calibration, n_classes: int) -> n
             proba = np.divide(positive, total, out=uniform, where=total != 0)
     proba[(proba > 1.0) & (proba <= 1.0 + 1e-5)] = 1.0
     return proba
+
+
+def calibrate_one(scores: Sequence[float], calibration: Calibration, n_classes: int) -> list[float]:
+    """:func:`calibrate` for one ticket in plain Python (a handful of classes: numpy's per-call
+    cost is most of the time there). Agrees with :func:`calibrate` to rounding (tested)."""
+    if calibration.method == "temperature":
+        logits = [-scores[0], scores[0]] if n_classes == 2 else scores
+        scaled = [calibration.beta * value for value in logits]
+        top = max(scaled)
+        exps = [math.exp(value - top) for value in scaled]
+        total = sum(exps)
+        return [value / total for value in exps]
+    positive = [
+        1.0 / (1.0 + math.exp(min(a * s + b, _MAX_EXP)))
+        for a, b, s in zip(calibration.a, calibration.b, scores, strict=True)
+    ]
+    if n_classes == 2:
+        return [1.0 - positive[0], positive[0]]
+    total = sum(positive)
+    if total == 0:
+        return [1.0 / n_classes] * n_classes
+    return [min(value / total, 1.0) for value in positive]
+
+
+# math.exp overflows above this; the probability is 0 either way.
+_MAX_EXP = 700.0
 
 
 @dataclass(frozen=True)
@@ -296,7 +325,16 @@ class TriageModel:
                 raise InvalidTicket(f"ticket {position}: {exc}") from exc
         if not texts:
             return []
-        probabilities = self.probabilities(self.scores(self.featurize(texts)))
+        scores = self.scores(self.featurize(texts))
+        if len(texts) == 1:
+            row = scores[0].tolist()
+            return [
+                TriageResult(
+                    {head.name: _decide_one(head, row[head.columns]) for head in self.heads},
+                    self.version,
+                )
+            ]
+        probabilities = self.probabilities(scores)
         decided = {head.name: _decide(head, probabilities[head.name]) for head in self.heads}
         return [
             TriageResult({name: decisions[i] for name, decisions in decided.items()}, self.version)
@@ -344,6 +382,25 @@ def _decide(head: _Head, proba: np.ndarray) -> list[HeadDecision]:
             )
         )
     return decisions
+
+
+def _decide_one(head: _Head, scores: list[float]) -> HeadDecision:
+    """:func:`_decide` for one ticket's raw scores, in plain Python."""
+    proba = calibrate_one(scores, head.calibration, len(head.classes))
+    target = head.target_index
+    if target is not None and proba[target] >= head.target_threshold:
+        label = target
+    else:
+        candidates = [k for k in range(len(proba)) if k != target]
+        label = max(candidates, key=proba.__getitem__)  # first of equals, like numpy's argmax
+    confidence = proba[label]
+    return HeadDecision(
+        label=head.classes[label],
+        confidence=confidence,
+        probabilities=dict(zip(head.classes, proba, strict=True)),
+        needs_review=confidence < head.review_list[label],
+        target_hit=None if target is None else label == target,
+    )
 
 
 def _parse_head(data: Mapping[str, Any]) -> _Head:

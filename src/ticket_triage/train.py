@@ -182,6 +182,20 @@ def _check_classes(head: str, y: np.ndarray, folds: int) -> None:
             )
 
 
+def _folds(y: np.ndarray, groups: np.ndarray, config: TrainConfig) -> list[tuple[Any, Any]]:
+    """Stratified folds, fixed once so calibration and threshold tuning see the same ones.
+
+    With augmentation, a ticket and its perturbed copies form a group that never straddles a
+    train/validation boundary: otherwise a copy in training would make its original look easy.
+    """
+    rows = np.zeros(len(y))
+    if config.augment:
+        grouped = StratifiedGroupKFold(config.cv_folds, shuffle=True, random_state=config.seed)
+        return list(grouped.split(rows, y, groups))
+    plain = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed)
+    return list(plain.split(rows, y))
+
+
 def _fit_head(
     name: str,
     matrix: sp.csr_matrix,
@@ -214,13 +228,7 @@ def _fit_head(
             members = np.flatnonzero(y == label)
             draws = np.random.default_rng(config.seed).choice(members, largest - count)
             weights += np.bincount(draws, minlength=len(y))
-    if config.augment:
-        splitter: Any = StratifiedGroupKFold(
-            config.cv_folds, shuffle=True, random_state=config.seed
-        )
-    else:
-        splitter = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed)
-    folds = list(splitter.split(matrix, y, groups if config.augment else None))
+    folds = _folds(y, groups, config)
     svm = LinearSVC(C=config.C, class_weight="balanced", random_state=config.seed)
     params = None if weights is None else {"sample_weight": weights}
     estimator = CalibratedClassifierCV(
@@ -305,6 +313,7 @@ def fit(
     features = FeatureConfig(
         n_features=config.n_features,
         ngram_range=(1, config.ngram_max),
+        token_pattern=config.token_pattern,
         sublinear_tf=config.sublinear_tf,
         use_idf=config.use_idf,
         tokenizer=config.tokenizer,

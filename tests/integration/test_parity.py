@@ -70,3 +70,24 @@ def _features():
     from ticket_triage.features import FeatureConfig
 
     return FeatureConfig()
+
+
+def test_one_at_a_time_decides_like_a_batch(corpus, tmp_path):
+    # GIVEN a trained model with a target threshold (urgency high) and review thresholds
+    frame, tickets = corpus
+    config = TrainConfig(cv_folds=3)
+    texts = combined_texts(tickets[:600], _features())
+    labels = {h: frame[h].to_numpy(object)[:600] for h in ("urgency", "topic")}
+    model = build_artifact(fit(texts, labels, config), config, {}, tmp_path / "model")
+    held_out = tickets[600:]
+    # WHEN the same tickets are triaged one by one (plain-Python path) and as one batch (numpy)
+    singles = [model.triage(ticket) for ticket in held_out]
+    batch = model.triage_many(held_out)
+    # THEN every decision is the same and the probabilities agree to rounding
+    for one, many in zip(singles, batch, strict=True):
+        for head in ("urgency", "topic"):
+            assert one[head].label == many[head].label
+            assert one[head].needs_review == many[head].needs_review
+            assert one[head].target_hit == many[head].target_hit
+            for name, value in one[head].probabilities.items():
+                assert value == pytest.approx(many[head].probabilities[name], abs=1e-12)

@@ -39,8 +39,11 @@ def test_counts_match_hashing_vectorizer(n_features, ngram_range):
     assert np.array_equal(rows.counts, reference.data)
 
 
-def test_single_document_path_matches_batch_path():
-    grams = [ngrams(tokenize(clean_text(d)), (1, 2)) for d in DOCS]
+def test_single_document_paths_match_batch_path():
+    # DOCS are short (the plain-Python path); the long one takes the single-document numpy path
+    long_doc = " ".join(f"word{i % 37} e{i % 11}!!!" for i in range(120))
+    grams = [ngrams(tokenize(clean_text(d)), (1, 2)) for d in [*DOCS, long_doc]]
+    assert min(map(len, grams)) < 32 < max(map(len, grams))
     batch = hash_features(grams, 2**20)
     for i, g in enumerate(grams):
         one = hash_features([g], 2**20)
