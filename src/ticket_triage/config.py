@@ -107,7 +107,7 @@ def load_config(path: Path | None, **overrides: object) -> TrainConfig:
             data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ConfigError(
-                f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}"
+                f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}"
             ) from exc
     data.update({key: value for key, value in overrides.items() if value is not None})
     try:
