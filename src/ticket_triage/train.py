@@ -46,6 +46,7 @@ from sklearn.model_selection import (
     train_test_split,
 )
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import Normalizer
 from sklearn.svm import LinearSVC
 
 from ticket_triage import __version__
@@ -92,23 +93,20 @@ class FittedModel:
 
     features: FeatureConfig
     hasher: HashingVectorizer
-    tfidf: TfidfTransformer | None
+    weighting: TfidfTransformer | Normalizer  # sublinear TF-IDF, or plain L2 of the counts
     heads: list[FittedHead]
     seen: np.ndarray = field(repr=False)  # features that occur in the training rows
 
     def pipeline(self, head: str) -> Pipeline:
         """The head as a scikit-learn pipeline on combined text (the parity reference)."""
         fitted = next(h for h in self.heads if h.name == head)
-        steps: list[tuple[str, Any]] = [("hash", self.hasher)]
-        if self.tfidf is not None:
-            steps.append(("tfidf", self.tfidf))
-        steps.append(("head", fitted.estimator))
-        return Pipeline(steps)
+        return Pipeline(
+            [("hash", self.hasher), ("weigh", self.weighting), ("head", fitted.estimator)]
+        )
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The weighted feature matrix every head reads."""
-        counts = self.hasher.transform(texts)
-        return self.tfidf.transform(counts) if self.tfidf is not None else _l2(counts)
+        return self.weighting.transform(self.hasher.transform(texts))
 
 
 @dataclass(frozen=True)
@@ -118,12 +116,6 @@ class TrainResult:
     out: Path
     metrics: dict[str, Any]
     warnings: list[str]
-
-
-def _l2(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    from sklearn.preprocessing import normalize
-
-    return normalize(matrix, norm="l2")
 
 
 def combined_texts(tickets: Sequence[dict[str, Any]], features: FeatureConfig) -> list[str]:
@@ -330,18 +322,18 @@ def fit(
     counts = hasher.transform(texts)
     document_frequency = np.bincount(counts.indices, minlength=features.n_features)
     seen = np.flatnonzero(document_frequency)
-    tfidf = None
+    weighting: TfidfTransformer | Normalizer = Normalizer()
     if config.sublinear_tf or config.use_idf:
         tfidf = TfidfTransformer(sublinear_tf=config.sublinear_tf, use_idf=config.use_idf)
-        tfidf.fit(counts)
+        weighting = tfidf.fit(counts)
         if config.use_idf:
             # An n-gram never seen in training gets weight 0, as out-of-vocabulary words do in
             # TfidfVectorizer. Left at the maximum idf it would only inflate a ticket's L2 norm and
             # shrink its known n-grams toward the class priors: measured, -0.02 topic macro-F1 on
             # support_tickets_sample.
             tfidf.idf_ = np.where(document_frequency > 0, tfidf.idf_, 0.0)
-    model = FittedModel(features, hasher, tfidf, [], seen)
-    matrix = tfidf.transform(counts) if tfidf is not None else _l2(counts)
+    model = FittedModel(features, hasher, weighting, [], seen)
+    matrix = weighting.transform(counts)
     for name, values in labels.items():
         step(f"fitting head {name!r} ({config.cv_folds}-fold calibration)")
         rows = np.flatnonzero(values != "")
@@ -398,8 +390,8 @@ def artifact_contents(
         }
         | {"python": platform.python_version(), "ticket-triage": __version__},
     }
-    if model.tfidf is not None and model.features.use_idf:
-        arrays["idf"] = model.tfidf.idf_[rows].astype(np.float32)
+    if model.features.use_idf:
+        arrays["idf"] = model.weighting.idf_[rows].astype(np.float32)
         meta["idf_default"] = 0.0  # unseen n-grams are ignored (see fit)
     digest = hashlib.sha256(arrays["coef"].tobytes()).hexdigest()[:8]
     meta["version"] = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{digest}"

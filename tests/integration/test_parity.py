@@ -29,10 +29,19 @@ def corpus(shared_datasets):
     return frame, tickets
 
 
-@pytest.mark.parametrize("calibration", ["temperature", "sigmoid"])
-def test_numpy_core_matches_scikit_learn(corpus, calibration, tmp_path):
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"calibration": "temperature"},
+        {"calibration": "sigmoid"},
+        {"use_idf": False},  # unseen n-grams count in the norm with weight 1
+        {"use_idf": False, "sublinear_tf": False},  # plain L2-normalised counts
+    ],
+    ids=["temperature", "sigmoid", "sublinear-tf", "l2-counts"],
+)
+def test_numpy_core_matches_scikit_learn(corpus, options, tmp_path):
     frame, tickets = corpus
-    config = TrainConfig(calibration=calibration, cv_folds=3)
+    config = TrainConfig(cv_folds=3, **options)
     texts = combined_texts(tickets, _features())
     train, test = slice(0, 700), slice(700, None)
     labels = {
