@@ -76,7 +76,7 @@ class TrainConfig(BaseModel):
     token_pattern: str = Field(
         TOKEN_PATTERN, description="Regex for tokens (no capturing group); default keeps !!!."
     )
-    C: float = Field(1.0, gt=0.0, description="Inverse regularisation of the LinearSVC heads.")
+    C: float = Field(2.0, gt=0.0, description="Inverse regularisation of the LinearSVC heads.")
     calibration: Literal["temperature", "sigmoid"] = "temperature"
     targets: dict[str, Target] = Field(
         default_factory=lambda: {"urgency": Target(label="high", min_precision=0.85)},
