@@ -125,12 +125,16 @@ def _print_summary(metrics: dict[str, Any]) -> None:
             )
 
 
-def _read_for(model: Any, path: Path, require_labels: bool) -> Any:
+def _read_for(model: Any, path: Path, require_labels: bool, frame: Any = None) -> Any:
     """Read a file to score with ``model``: its metadata columns, those absent taken as empty."""
-    from ticket_triage.data import read_tickets
+    from ticket_triage.data import read_table, tickets_from_frame
 
-    tickets = read_tickets(
-        path, list(model.meta.get("metadata", [])), require_labels, optional_metadata=True
+    tickets = tickets_from_frame(
+        read_table(path) if frame is None else frame,
+        path,
+        list(model.meta.get("metadata", [])),
+        require_labels,
+        optional_metadata=True,
     )
     if tickets.missing_metadata:
         err.print(
@@ -233,7 +237,7 @@ def predict(
 
     model = TriageModel.load(model_dir)
     frame = read_table(input_file)
-    tickets = _read_for(model, input_file, require_labels=False)
+    tickets = _read_for(model, input_file, require_labels=False, frame=frame)
     if tickets.n_dropped:
         raise _fail(f"{input_file}: {tickets.n_dropped} rows have neither subject nor body")
     columns: dict[str, list[Any]] = {}

@@ -24,6 +24,7 @@ __all__ = [
     "Tickets",
     "read_table",
     "read_tickets",
+    "tickets_from_frame",
     "write_table",
 ]
 
@@ -118,7 +119,17 @@ def read_tickets(
         a file without, say, ``plan`` works, as a ticket without that metadata does in the API.
         The absent columns are listed in :attr:`Tickets.missing_metadata`.
     """
-    frame = read_table(path)
+    return tickets_from_frame(read_table(path), path, metadata, require_labels, optional_metadata)
+
+
+def tickets_from_frame(
+    frame: pd.DataFrame,
+    path: Path,
+    metadata: list[str] | None = None,
+    require_labels: bool = True,
+    optional_metadata: bool = False,
+) -> Tickets:
+    """:func:`read_tickets` on a frame already read by :func:`read_table` (``path`` names it)."""
     missing = [column for column in ("subject", "body") if column not in frame.columns]
     if missing:
         raise DataError(

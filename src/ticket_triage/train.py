@@ -188,6 +188,41 @@ def _folds(y: np.ndarray, groups: np.ndarray, config: TrainConfig) -> list[tuple
     return list(plain.split(rows, y))
 
 
+def _tune_thresholds(
+    name: str, classes: list[str], proba: np.ndarray, y_index: np.ndarray, config: TrainConfig
+) -> tuple[dict[str, Any] | None, list[float | None]]:
+    """The target threshold (if the head has a target) and the per-class review thresholds."""
+    target = None
+    target_index = None
+    target_result: TargetResult | None = None
+    wanted = config.targets.get(name)
+    if wanted is not None:
+        if wanted.label not in classes:
+            raise DataError(
+                f"head {name!r}: target class {wanted.label!r} is not in the data "
+                f"(classes: {', '.join(classes)})"
+            )
+        target_index = classes.index(wanted.label)
+        target_result = target_threshold(
+            proba[:, target_index],
+            y_index == target_index,
+            wanted.min_precision,
+            config.min_support,
+        )
+        target = {"class": wanted.label, "min_precision": wanted.min_precision}
+        target.update(target_result.to_json())
+    decided = decide(proba, target_index, target_result.threshold if target_result else np.inf)
+    review = auto_thresholds(
+        proba,
+        decided,
+        y_index,
+        min_precision=config.review.min_precision,
+        coverage=config.review.coverage,
+        min_support=config.min_support,
+    )
+    return target, review
+
+
 def _fit_head(
     name: str,
     matrix: sp.csr_matrix,
@@ -216,9 +251,9 @@ def _fit_head(
         counts = Counter(y.tolist())
         largest = max(counts.values())
         weights = np.ones(len(y))
+        generator = np.random.default_rng(config.seed)
         for label, count in counts.items():
-            members = np.flatnonzero(y == label)
-            draws = np.random.default_rng(config.seed).choice(members, largest - count)
+            draws = generator.choice(np.flatnonzero(y == label), largest - count)
             weights += np.bincount(draws, minlength=len(y))
     folds = _folds(y, groups, config)
     svm = LinearSVC(C=config.C, class_weight="balanced", random_state=config.seed)
@@ -231,34 +266,7 @@ def _fit_head(
     oof_proba = calibrate(oof.reshape(len(y), -1), calibration, len(classes))[original]
     y_index = np.searchsorted(classes, y[original])
 
-    target = None
-    target_index = None
-    target_result: TargetResult | None = None
-    wanted = config.targets.get(name)
-    if wanted is not None:
-        if wanted.label not in classes:
-            raise DataError(
-                f"head {name!r}: target class {wanted.label!r} is not in the data "
-                f"(classes: {', '.join(classes)})"
-            )
-        target_index = classes.index(wanted.label)
-        target_result = target_threshold(
-            oof_proba[:, target_index],
-            y_index == target_index,
-            wanted.min_precision,
-            config.min_support,
-        )
-        target = {"class": wanted.label, "min_precision": wanted.min_precision}
-        target.update(target_result.to_json())
-    decided = decide(oof_proba, target_index, target_result.threshold if target_result else np.inf)
-    review = auto_thresholds(
-        oof_proba,
-        decided,
-        y_index,
-        min_precision=config.review.min_precision,
-        coverage=config.review.coverage,
-        min_support=config.min_support,
-    )
+    target, review = _tune_thresholds(name, classes, oof_proba, y_index, config)
     return FittedHead(
         name=name,
         classes=classes,

@@ -474,7 +474,7 @@ BAD_INPUTS: dict[str, tuple[Builder, str]] = {
     "eval-not-model": (_evaluate_not_artifact, "not a ticket-triage model"),
     "eval-tampered": (_evaluate_tampered, "weights.npz: checksum mismatch"),
     "config-unknown-key": (_config_unknown_key, "n_feature: Extra inputs are not permitted"),
-    "config-bad-toml": (_config_bad_toml, "train.toml: not valid toml"),
+    "config-bad-toml": (_config_bad_toml, "train.toml: not valid TOML"),
     "predict-no-text": (_predict_no_text, "every row has an empty subject and body"),
 }
 
