@@ -110,18 +110,19 @@ def _print_summary(metrics: dict[str, Any]) -> None:
         if not target:
             continue
         label, goal = target["class"], target["min_precision"]
+        sure = f"{target['confidence']:.0%} confidence"
+        here = f"Here: precision {target['precision']:.3f}, recall {target['recall']:.3f}."
         if target["reachable"]:
             out.print(
-                f"{name}: '{label}' when p >= {target['threshold']:.3f} (precision >= {goal} on "
-                f"held-out folds). Here: precision {target['precision']:.3f}, "
-                f"recall {target['recall']:.3f}."
+                f"{name}: '{label}' when p >= {target['threshold']:.3f} (precision >= {goal} "
+                f"with {sure} on out-of-fold predictions). {here}"
             )
         else:
             out.print(
                 f"[bold yellow]{name}: precision target {goal} for '{label}' is NOT reachable[/] "
-                f"on held-out folds (best {target['best_precision']:.3f}); falling back to the "
-                f"best-precision threshold {target['threshold']:.3f}. Here: precision "
-                f"{target['precision']:.3f}, recall {target['recall']:.3f}."
+                f"with {sure} on out-of-fold predictions (the best they support is "
+                f"{target['best_precision']:.3f}); falling back to that threshold, "
+                f"{target['threshold']:.3f}. {here}"
             )
 
 

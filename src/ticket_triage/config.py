@@ -28,6 +28,12 @@ class Target(BaseModel):
 
     label: str = Field(alias="class", description="The class whose threshold is tuned.")
     min_precision: float = Field(0.85, gt=0.0, le=1.0)
+    confidence: float = Field(
+        0.9,
+        ge=0.5,
+        lt=1.0,
+        description="One-sided confidence that precision meets the target (0.5: point estimate).",
+    )
 
 
 class ReviewRule(BaseModel):

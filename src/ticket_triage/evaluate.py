@@ -91,7 +91,12 @@ def _head_metrics(
             "recall": round(tp / int((y_true == k).sum()), 6) if (y_true == k).any() else 0.0,
             "reachable": tuned["reachable"],
             "best_precision": tuned["best_precision"],
-            "tuning": {"precision": tuned["precision"], "recall": tuned["recall"]},
+            "confidence": tuned["confidence"],
+            "tuning": {
+                "precision": tuned["precision"],
+                "precision_lower": tuned["precision_lower"],
+                "recall": tuned["recall"],
+            },
         }
     metrics = {
         "classes": classes,

@@ -279,8 +279,11 @@ def _target_verdict(target: object) -> tuple[str, str]:
     min_precision = _fmt(_num(target.get("min_precision")), 2)
     if target.get("reachable") is False:
         return (
-            f"{name}: target precision {min_precision} NOT reachable on held-out data; "
-            f"best precision {_fmt(_num(target.get('best_precision')), 2)}",
+            f"{name}: target precision {min_precision} NOT reachable on the tuning folds; "
+            f"best precision {_fmt(_num(target.get('best_precision')), 2)}. Fallback threshold "
+            f"{_fmt(_num(target.get('threshold')), 2)}: precision "
+            f"{_fmt(_num(target.get('precision')), 2)}, recall "
+            f"{_fmt(_num(target.get('recall')), 2)} here",
             "warn",
         )
     precision = _num(target.get("precision"))

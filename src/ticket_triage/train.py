@@ -208,6 +208,7 @@ def _tune_thresholds(
             y_index == target_index,
             wanted.min_precision,
             config.min_support,
+            wanted.confidence,
         )
         target = {"class": wanted.label, "min_precision": wanted.min_precision}
         target.update(target_result.to_json())

@@ -196,7 +196,7 @@ def test_write_report_warns_when_target_not_reachable(tmp_path: Path) -> None:
 
     # THEN the warning is spelled out and styled as a warning
     text = out.read_text(encoding="utf-8")
-    warning = "target precision 0.85 NOT reachable on held-out data; best precision 0.71"
+    warning = "target precision 0.85 NOT reachable on the tuning folds; best precision 0.71"
     assert re.search(r'<p class="verdict warn">[^<]*' + re.escape(warning), text)
     assert text.count(IMG_PREFIX) == 3
 

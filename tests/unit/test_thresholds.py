@@ -89,3 +89,29 @@ def test_auto_thresholds_precision_per_class_and_none_when_unreachable():
     # THEN class 0 gets a cut that keeps its 30 right answers, class 1 is never auto-decided
     assert cuts[0] == pytest.approx(confidence[29])
     assert cuts[1] is None
+
+
+def test_confidence_demands_more_evidence_than_the_point_estimate():
+    # GIVEN a precision that crosses 0.85 only on a handful of top tickets, then settles at 0.8
+    rng = np.random.default_rng(4)
+    scores = np.linspace(1, 0, 400)
+    positives = np.r_[np.ones(12, bool), rng.random(388) < 0.8 - np.linspace(0, 0.6, 388)]
+    point = target_threshold(scores, positives, 0.85, min_support=10)
+    cautious = target_threshold(scores, positives, 0.85, min_support=10, confidence=0.9)
+    # THEN the cautious threshold is at least as high, and its lower bound meets the target
+    assert cautious.threshold >= point.threshold
+    if cautious.reachable:
+        assert cautious.precision_lower >= 0.85
+        assert cautious.precision >= cautious.precision_lower
+    # AND the point-estimate result reports its own precision as its bound
+    assert point.precision_lower == point.precision
+    assert point.confidence == 0.5
+
+
+def test_wilson_bound_is_below_the_estimate_and_tightens_with_data():
+    from ticket_triage.thresholds import wilson_lower_bound
+
+    bounds = wilson_lower_bound(np.array([0.9, 0.9, 0.9]), np.array([10, 100, 10_000]), 0.9)
+    assert np.all(bounds < 0.9)
+    assert bounds[0] < bounds[1] < bounds[2]
+    assert bounds[2] == pytest.approx(0.9, abs=0.005)
