@@ -179,10 +179,11 @@ class TriageModel:
 
     Examples
     --------
-    >>> model = TriageModel.load("models/default")  # doctest: +SKIP
-    >>> result = model.triage({"subject": "Payment failed!!!"})  # doctest: +SKIP
-    >>> result["urgency"].label, result["topic"].label  # doctest: +SKIP
-    ('high', 'billing')
+    With a model trained by ``make run``::
+
+        model = TriageModel.load("models/default")
+        result = model.triage({"subject": "Payment failed!!!", "body": "Error 402"})
+        result["urgency"].label, result["topic"].label  # ('high', 'billing')
     """
 
     def __init__(
