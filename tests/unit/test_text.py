@@ -59,6 +59,7 @@ def test_payment_failed_phrase_is_a_bigram_of_the_combined_text():
         ("see www.example.com/x and ftp://files.example.com/a.zip now", "see and now"),
         ("Full-width ＡＢＣ１２３", "full-width abc123"),
         ("   ", ""),
+        ("bad \ud800 half \udfff pair", "bad half pair"),  # lone surrogates crash mmh3
     ],
 )
 def test_clean_text_normalises(raw, expected):
@@ -86,3 +87,9 @@ def test_clean_text_never_raises_and_is_idempotent(text):
 def test_combine_fields_never_raises(subject, body, metadata):
     combined = combine_fields(subject, body, metadata)
     assert combined == combined.strip()
+
+
+@given(st.text(st.characters(categories=["Cs", "Ll", "Lu", "Zs", "Po"])))
+def test_clean_text_output_always_encodes_as_utf8(text):
+    # Regression: a lone surrogate reached mmh3, which crashed the process (segfault).
+    clean_text(text).encode("utf-8")
