@@ -13,7 +13,6 @@ scikit-learn to 1e-6.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 
 from ticket_triage.artifact import read_artifact
 from ticket_triage.errors import ArtifactError, ArtifactMismatch, InvalidTicket
-from ticket_triage.features import FeatureConfig, SparseRows, hash_features, ngrams
+from ticket_triage.features import FeatureConfig, Featurizer, SparseRows
 from ticket_triage.text import combine_fields
 
 __all__ = [
@@ -205,9 +204,9 @@ class TriageModel:
         self._table = table
         self._intercept = intercept
         self._clean = _spacy_cleaner() if features.tokenizer == "spacy" else None
-        # The artifact's own pattern, not the module default: a model keeps tokenizing as it was
-        # trained even if a later release changes TOKEN_PATTERN.
-        self._tokenize = re.compile(features.token_pattern).findall
+        # The artifact's own token pattern, not the module default: a model keeps tokenizing as it
+        # was trained even if a later release changes TOKEN_PATTERN.
+        self.featurize = Featurizer(features)
 
     @classmethod
     def load(cls, path: str | Path) -> TriageModel:
@@ -275,11 +274,6 @@ class TriageModel:
         if not text.strip():
             raise InvalidTicket("ticket has no text: subject and body are both empty")
         return self._clean(text) if self._clean else text
-
-    def featurize(self, texts: Sequence[str]) -> SparseRows:
-        """Hashed n-gram counts of already combined texts (what scikit-learn's vectorizer gives)."""
-        grams = [ngrams(self._tokenize(text), self.features.ngram_range) for text in texts]
-        return hash_features(grams, self.features.n_features)
 
     def scores(self, rows: SparseRows) -> np.ndarray:
         """Raw linear scores of every head's columns, shape (n_rows, n_columns).

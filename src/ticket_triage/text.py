@@ -28,10 +28,10 @@ _TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 # Help-desk exports often carry newlines as the two characters "\n"; they are white space.
 _ESCAPED_WHITESPACE = re.compile(r"\\[nrt]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _URL = re.compile(r"(?:\b[a-z][a-z0-9+.\-]*://|\bwww\.)\S+")  # applied to lower-cased text
-# Control characters (NUL, escape, ...) other than ordinary white space.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Control characters (NUL, escape, ...) other than ordinary white space, and lone surrogates
+# (legal in JSON as "\ud800", not in UTF-8: they crash mmh3 outright and cannot be encoded).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _NON_WORD = re.compile(r"[^\w.\-]+")
 
 
@@ -55,10 +55,6 @@ def clean_text(text: str) -> str:
     >>> clean_text("Zahlung fehlgeschlagen: Fehler 0x80070005?!")
     'zahlung fehlgeschlagen: fehler 0x80070005?!'
     """
-    if not text.isascii():
-        # Lone surrogates (legal in JSON as "\ud800", not in UTF-8) crash mmh3 outright and
-        # cannot be encoded: they carry no meaning, so they become white space.
-        text = _SURROGATE.sub(" ", text)
     # NFKC folds compatibility forms (full-width digits, ligatures) into their plain spelling.
     text = unicodedata.normalize("NFKC", text.lower()).lower()
     # The substring checks skip a regex scan on the (usual) ticket without escapes or URLs: this
