@@ -18,8 +18,10 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --all-extras --python $(PYTHON)
+# The project itself is reinstalled on every sync so that a change to the C featuriser
+# (src/ticket_triage/_featurize.c) is compiled again.
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock src/ticket_triage/_featurize.c
+	$(UV) sync --frozen --all-extras --python $(PYTHON) --reinstall-package ticket-triage
 	touch $@
 
 env: $(VENV)/.synced
