@@ -19,6 +19,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,18 +119,14 @@ static int compare_int64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static PyObject *hash_ngrams(PyObject *self, PyObject *args)
+/*
+ * The shared core: sorted unique bucket indices and their counts of one text. On success returns
+ * the number of unique indices and sets *out_indices / *out_counts (PyMem_Free them); on failure
+ * returns -1 with a Python exception set.
+ */
+static Py_ssize_t featurize(PyObject *text, int64_t n_features, int min_n, int max_n,
+                            int64_t **out_indices, double **out_counts)
 {
-    PyObject *text;
-    long long n_features_arg;
-    int min_n, max_n;
-    if (!PyArg_ParseTuple(args, "ULii", &text, &n_features_arg, &min_n, &max_n))
-        return NULL;
-    if (n_features_arg < 1 || min_n < 1 || max_n < min_n) {
-        PyErr_SetString(PyExc_ValueError, "need n_features >= 1 and 1 <= min_n <= max_n");
-        return NULL;
-    }
-    const int64_t n_features = (int64_t)n_features_arg;
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
@@ -142,7 +139,8 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
         PyMem_Free(utf8);
         PyMem_Free(tok_start);
         PyMem_Free(tok_len);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        return -1;
     }
     Py_ssize_t n_tokens = 0, used = 0, i = 0;
     while (i < length) {
@@ -190,7 +188,8 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
         PyMem_Free(tok_len);
         PyMem_Free(indices);
         PyMem_Free(scratch);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        return -1;
     }
     Py_ssize_t filled = 0;
     for (int n = min_n; n <= max_n; n++) {
@@ -221,7 +220,8 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
     double *counts = PyMem_Malloc(sizeof(double) * ((size_t)filled + 1));
     if (!counts) {
         PyMem_Free(indices);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        return -1;
     }
     for (Py_ssize_t k = 0; k < filled; k++) {
         if (n_unique && indices[n_unique - 1] == indices[k]) {
@@ -232,6 +232,33 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
             n_unique++;
         }
     }
+    *out_indices = indices;
+    *out_counts = counts;
+    return n_unique;
+}
+
+static int check_sizes(long long n_features, int min_n, int max_n)
+{
+    if (n_features < 1 || min_n < 1 || max_n < min_n) {
+        PyErr_SetString(PyExc_ValueError, "need n_features >= 1 and 1 <= min_n <= max_n");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *hash_ngrams(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    long long n_features;
+    int min_n, max_n;
+    if (!PyArg_ParseTuple(args, "ULii", &text, &n_features, &min_n, &max_n) ||
+        !check_sizes(n_features, min_n, max_n))
+        return NULL;
+    int64_t *indices;
+    double *counts;
+    Py_ssize_t n_unique = featurize(text, n_features, min_n, max_n, &indices, &counts);
+    if (n_unique < 0)
+        return NULL;
     PyObject *result = Py_BuildValue(
         "(y#y#)", (const char *)indices, (Py_ssize_t)(n_unique * sizeof(int64_t)),
         (const char *)counts, (Py_ssize_t)(n_unique * sizeof(double)));
@@ -240,17 +267,88 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
     return result;
 }
 
+/*
+ * score_text(text, n_features, min_n, max_n, table, intercept, sublinear) -> list of float
+ *
+ * One ticket's raw linear scores, what TriageModel.scores computes with numpy: table is the
+ * model's float32 (n_features, columns + 1) array (weights times idf, then the idf), intercept
+ * its float64 (columns,) array. Features are (1 + log(count) if sublinear else count) times idf,
+ * L2-normalised; the scores are their dot product with the weights plus the intercept.
+ */
+static PyObject *score_text(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    long long n_features;
+    int min_n, max_n, sublinear;
+    Py_buffer table, intercept;
+    if (!PyArg_ParseTuple(args, "ULiiy*y*p", &text, &n_features, &min_n, &max_n, &table,
+                          &intercept, &sublinear))
+        return NULL;
+    PyObject *result = NULL;
+    int64_t *indices = NULL;
+    double *counts = NULL, *acc = NULL;
+    Py_ssize_t columns = intercept.len / (Py_ssize_t)sizeof(double);
+    if (!check_sizes(n_features, min_n, max_n))
+        goto done;
+    if (columns < 1 || table.len != (Py_ssize_t)n_features * (columns + 1) * 4) {
+        PyErr_SetString(PyExc_ValueError, "table must be float32 (n_features, columns + 1)");
+        goto done;
+    }
+    Py_ssize_t n_unique = featurize(text, n_features, min_n, max_n, &indices, &counts);
+    if (n_unique < 0)
+        goto done;
+    acc = PyMem_Calloc((size_t)columns, sizeof(double));
+    if (!acc) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const float *rows = (const float *)table.buf;
+    double squares = 0.0;
+    for (Py_ssize_t f = 0; f < n_unique; f++) {
+        const float *row = rows + indices[f] * (columns + 1);
+        double tf = sublinear ? 1.0 + log(counts[f]) : counts[f];
+        double weighted = tf * (double)row[columns];
+        squares += weighted * weighted;
+        for (Py_ssize_t k = 0; k < columns; k++)
+            acc[k] += tf * (double)row[k];
+    }
+    double norm = sqrt(squares);
+    const double *bias = (const double *)intercept.buf;
+    result = PyList_New(columns);
+    if (!result)
+        goto done;
+    for (Py_ssize_t k = 0; k < columns; k++) {
+        PyObject *value = PyFloat_FromDouble((norm > 0 ? acc[k] / norm : 0.0) + bias[k]);
+        if (!value) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, k, value);
+    }
+done:
+    PyMem_Free(indices);
+    PyMem_Free(counts);
+    PyMem_Free(acc);
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&intercept);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"hash_ngrams", hash_ngrams, METH_VARARGS,
      "hash_ngrams(text, n_features, min_n, max_n) -> (indices bytes, counts bytes)\n\n"
      "Sorted unique hashed n-gram indices (int64) and counts (float64) of a cleaned text,\n"
      "identical to the Python path with the default token pattern."},
+    {"score_text", score_text, METH_VARARGS,
+     "score_text(text, n_features, min_n, max_n, table, intercept, sublinear) -> list\n\n"
+     "One ticket's raw linear scores from the model's dense table; see TriageModel.scores."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_featurize",
     "Compiled featurisation hot loop; see ticket_triage.features.", -1, methods,
+    NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__featurize(void) { return PyModule_Create(&module); }

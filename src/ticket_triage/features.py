@@ -32,10 +32,19 @@ from ticket_triage.text import TOKEN_PATTERN
 
 try:  # the C hot loop (_featurize.c); the pure-Python path below gives identical features
     from ticket_triage._featurize import hash_ngrams as _compiled_hash_ngrams
+    from ticket_triage._featurize import score_text as compiled_score_text
 except ImportError:  # pragma: no cover - installed where no C compiler was available
-    _compiled_hash_ngrams = None
+    _compiled_hash_ngrams = compiled_score_text = None
 
-__all__ = ["COMPILED", "FeatureConfig", "Featurizer", "SparseRows", "hash_features", "ngrams"]
+__all__ = [
+    "COMPILED",
+    "FeatureConfig",
+    "Featurizer",
+    "SparseRows",
+    "compiled_score_text",
+    "hash_features",
+    "ngrams",
+]
 
 #: Whether the compiled featuriser is installed (it makes long tickets ~2x faster to score).
 COMPILED = _compiled_hash_ngrams is not None

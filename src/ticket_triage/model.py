@@ -22,7 +22,7 @@ import numpy as np
 
 from ticket_triage.artifact import read_artifact
 from ticket_triage.errors import ArtifactError, ArtifactMismatch, InvalidTicket
-from ticket_triage.features import FeatureConfig, Featurizer, SparseRows
+from ticket_triage.features import FeatureConfig, Featurizer, SparseRows, compiled_score_text
 from ticket_triage.text import combine_fields
 
 __all__ = [
@@ -296,6 +296,23 @@ class TriageModel:
         np.add.at(out, row_ids, scale[:, np.newaxis] * gathered[:, :-1])
         return out + self._intercept
 
+    def _scores_one(self, text: str) -> list[float]:
+        """:meth:`scores` of one text; in C when the compiled featuriser serves this model (one
+        call instead of a dozen numpy operations on tiny arrays, the bulk of a short ticket's
+        latency). Agrees with :meth:`scores` to rounding (tested)."""
+        if self.featurize.compiled and compiled_score_text is not None:
+            low, high = self.features.ngram_range
+            return compiled_score_text(
+                text,
+                self.features.n_features,
+                low,
+                high,
+                self._table,
+                self._intercept,
+                self.features.sublinear_tf,
+            )
+        return self.scores(self.featurize([text]))[0].tolist()
+
     def probabilities(self, scores: np.ndarray) -> dict[str, np.ndarray]:
         """Calibrated probabilities per head, each of shape (n_rows, n_classes)."""
         return {
@@ -320,16 +337,15 @@ class TriageModel:
                 raise InvalidTicket(f"ticket {position}: {exc}") from exc
         if not texts:
             return []
-        scores = self.scores(self.featurize(texts))
         if len(texts) == 1:
-            row = scores[0].tolist()
+            row = self._scores_one(texts[0])
             return [
                 TriageResult(
                     {head.name: _decide_one(head, row[head.columns]) for head in self.heads},
                     self.version,
                 )
             ]
-        probabilities = self.probabilities(scores)
+        probabilities = self.probabilities(self.scores(self.featurize(texts)))
         decided = {head.name: _decide(head, probabilities[head.name]) for head in self.heads}
         return [
             TriageResult({name: decisions[i] for name, decisions in decided.items()}, self.version)

@@ -87,3 +87,35 @@ def test_compiled_matches_python_on_every_shared_ticket(shared_datasets, path):
 def test_a_custom_token_pattern_uses_the_python_path():
     featurizer = Featurizer(FeatureConfig(token_pattern=r"(?u)\b\w\w+\b"))
     assert not featurizer.compiled
+
+
+@pytest.mark.parametrize("sublinear", [True, False])
+def test_compiled_scores_match_numpy_scores(shared_datasets, tmp_path, sublinear):
+    import pandas as pd
+
+    from ticket_triage.config import TrainConfig
+    from ticket_triage.train import build_artifact, combined_texts, fit
+
+    # GIVEN a model trained on real tickets, with or without sublinear TF
+    frame = pd.read_csv(
+        shared_datasets / "support_tickets_sample" / "tickets.csv", dtype=str, keep_default_na=False
+    ).iloc[:700]
+    tickets = [{"subject": s, "body": b} for s, b in zip(frame.subject, frame.body, strict=True)]
+    texts = combined_texts(tickets, FeatureConfig())
+    config = TrainConfig(cv_folds=3, sublinear_tf=sublinear, use_idf=sublinear)
+    labels = {"topic": frame.topic.to_numpy(object)[:500]}
+    model = build_artifact(fit(texts[:500], labels, config), config, {}, tmp_path / "m")
+    python = Featurizer(model.features, compiled=False)
+    # WHEN held-out tickets are scored one by one in C and as a batch with numpy
+    for text in [*texts[500:], "", "!!!"]:
+        expected = model.scores(python([text]))[0]
+        # THEN the raw scores agree to rounding
+        np.testing.assert_allclose(model._scores_one(text), expected, rtol=0, atol=1e-12)
+
+
+def test_compiled_scores_refuse_a_table_of_the_wrong_size():
+    from ticket_triage.features import compiled_score_text
+
+    table = np.zeros((16, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="table must be float32"):
+        compiled_score_text("text", 32, 1, 2, table, np.zeros(2), True)
