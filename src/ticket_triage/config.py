@@ -121,4 +121,5 @@ def load_config(path: Path | None, **overrides: object) -> TrainConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "config"
-        raise ConfigError(f"{path or 'config'}: {where}: {first['msg']}") from exc
+        prefix = f"{path}: " if path is not None else "option "
+        raise ConfigError(f"{prefix}{where}: {first['msg']}") from exc
