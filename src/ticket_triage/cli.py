@@ -126,6 +126,21 @@ def _print_summary(metrics: dict[str, Any]) -> None:
             )
 
 
+def _router(model: Any, rules: Path | None) -> Any:
+    """The routing rules of ``--rules FILE``, or the built-in ones, checked against the model."""
+    from ticket_triage.routing import Router
+
+    if rules is None:
+        return Router.default(model.head_classes)
+    return Router.load(rules, model.head_classes)
+
+
+RulesOption = Annotated[
+    Path | None,
+    typer.Option("--rules", help="Routing rules (TOML); default: priority, review, per topic."),
+]
+
+
 def _read_for(model: Any, path: Path, require_labels: bool, frame: Any = None) -> Any:
     """Read a file to score with ``model``: its metadata columns, those absent taken as empty."""
     from ticket_triage.data import read_table, tickets_from_frame
@@ -229,26 +244,36 @@ def predict(
         Path | None, typer.Option("--out", help="Output file (format from its extension).")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Tickets scored per batch.")] = 10_000,
+    rules: RulesOption = None,
 ) -> None:
-    """Batch scoring: the input's rows with decision columns added, in the same format."""
+    """Batch scoring: the input's rows with decision and queue columns added, same format."""
     import pandas as pd
 
     from ticket_triage.data import read_table, write_table
     from ticket_triage.model import TriageModel
 
     model = TriageModel.load(model_dir)
+    router = _router(model, rules)
     frame = read_table(input_file)
     tickets = _read_for(model, input_file, require_labels=False, frame=frame)
     if tickets.n_dropped:
         raise _fail(f"{input_file}: {tickets.n_dropped} rows have neither subject nor body")
     columns: dict[str, list[Any]] = {}
     for start in range(0, len(tickets.tickets), batch_size):
-        for result in model.triage_many(tickets.tickets[start : start + batch_size]):
+        batch = tickets.tickets[start : start + batch_size]
+        for ticket, result in zip(batch, model.triage_many(batch), strict=True):
+            route = router.route(
+                {name: head.label for name, head in result.heads.items()},
+                result.needs_review,
+                ticket["metadata"],
+            )
             for name, head in result.heads.items():
                 columns.setdefault(f"{name}_label", []).append(head.label)
                 columns.setdefault(f"{name}_confidence", []).append(round(head.confidence, 6))
                 columns.setdefault(f"{name}_needs_review", []).append(head.needs_review)
             columns.setdefault("needs_review", []).append(result.needs_review)
+            columns.setdefault("queue", []).append(route.queue)
+            columns.setdefault("queue_rule", []).append(route.rule)
     decisions = pd.DataFrame(columns, index=frame.index)
     decisions["model_version"] = model.version
     result_frame = pd.concat([frame, decisions], axis=1)
@@ -266,21 +291,23 @@ def predict(
 @app.command()
 def demo(
     model_dir: Annotated[Path, typer.Argument(help="Model directory.")] = DEFAULT_MODEL,
+    rules: RulesOption = None,
 ) -> None:
-    """Triage a handful of example tickets and print the decisions."""
+    """Triage a handful of example tickets and print the decisions and queues."""
     from ticket_triage.model import TriageModel
 
     model = TriageModel.load(model_dir)
+    router = _router(model, rules)
     table = Table(title=f"ticket-triage {model.version}: example decisions")
-    table.add_column("ticket")
+    table.add_column("ticket", no_wrap=True)
     for name in model.head_names:
         table.add_column(name)
-    table.add_column("needs review")
+    table.add_column("queue", no_wrap=True)
     for ticket, result in zip(EXAMPLES, model.triage_many(EXAMPLES), strict=True):
-        cells = [
-            f"{result[name].label} ({result[name].confidence:.2f})" for name in model.head_names
-        ]
-        table.add_row(ticket["subject"], *cells, "yes" if result.needs_review else "no")
+        cells = [f"{result[name].label} {result[name].confidence:.0%}" for name in model.head_names]
+        labels = {name: result[name].label for name in model.head_names}
+        queue = router.route(labels, result.needs_review, ticket["metadata"]).queue
+        table.add_row(ticket["subject"], *cells, queue)
     out.print(table)
 
 

@@ -263,6 +263,11 @@ class TriageModel:
         )
 
     @property
+    def head_classes(self) -> dict[str, tuple[str, ...]]:
+        """Each head's classes, e.g. ``{"urgency": ("high", "low", "normal"), ...}``."""
+        return {head.name: head.classes for head in self.heads}
+
+    @property
     def head_names(self) -> tuple[str, ...]:
         """The heads this model decides, e.g. ``("urgency", "topic")``."""
         return tuple(head.name for head in self.heads)

@@ -37,6 +37,8 @@ DECISION_COLUMNS = [
     "topic_confidence",
     "topic_needs_review",
     "needs_review",
+    "queue",
+    "queue_rule",
     "model_version",
 ]
 ARTIFACT_FILES = {"manifest.json", "model.json", "weights.npz", "metrics.json", "report.html"}
