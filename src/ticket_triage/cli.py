@@ -292,6 +292,9 @@ def predict(
 def demo(
     model_dir: Annotated[Path, typer.Argument(help="Model directory.")] = DEFAULT_MODEL,
     rules: RulesOption = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Also show the n-grams behind each decision.")
+    ] = False,
 ) -> None:
     """Triage a handful of example tickets and print the decisions and queues."""
     from ticket_triage.model import TriageModel
@@ -309,6 +312,14 @@ def demo(
         queue = router.route(labels, result.needs_review, ticket["metadata"]).queue
         table.add_row(ticket["subject"], *cells, queue)
     out.print(table)
+    if explain:
+        for ticket in EXAMPLES:
+            out.print(f"[bold]{ticket['subject']}[/]", highlight=False)
+            for name, why in model.explain(ticket, top=3).items():
+                reasons = ", ".join(
+                    f"{' / '.join(c.ngrams)!r} +{c.weight:.2f}" for c in why.contributions
+                )
+                out.print(f"  {name}: {why.label} over {why.versus}: {reasons}", highlight=False)
 
 
 @app.command()

@@ -41,6 +41,7 @@ __all__ = [
     "FeatureConfig",
     "Featurizer",
     "SparseRows",
+    "bucket_of",
     "compiled_score_text",
     "hash_features",
     "ngrams",
@@ -166,6 +167,18 @@ def _bucket(hashes: np.ndarray, n_features: int) -> np.ndarray:
     return indices
 
 
+def bucket_of(grams: Sequence[str], n_features: int) -> np.ndarray:
+    """The feature index of each n-gram, in order (duplicates kept).
+
+    Examples
+    --------
+    >>> bucket_of(["payment", "payment failed"], 2**20).tolist()
+    [485606, 130231]
+    """
+    hashes = np.fromiter(map(mmh3.hash, grams), dtype=np.int64, count=len(grams))
+    return _bucket(hashes, n_features)
+
+
 def hash_features(grams_per_row: Sequence[Sequence[str]], n_features: int) -> SparseRows:
     """Hash each row's n-grams into ``n_features`` buckets and count them.
 
@@ -241,6 +254,10 @@ class Featurizer:
         self.config = config
         self.compiled = compiled and COMPILED and config.token_pattern == TOKEN_PATTERN
         self._findall = re.compile(config.token_pattern).findall
+
+    def grams(self, text: str) -> list[str]:
+        """The n-grams of one combined text (for explanations; scoring never builds them)."""
+        return ngrams(self._findall(text), self.config.ngram_range)
 
     def __call__(self, texts: Sequence[str]) -> SparseRows:
         """Sorted unique feature indices and their counts for each text."""

@@ -22,11 +22,19 @@ import numpy as np
 
 from ticket_triage.artifact import read_artifact
 from ticket_triage.errors import ArtifactError, ArtifactMismatch, InvalidTicket
-from ticket_triage.features import FeatureConfig, Featurizer, SparseRows, compiled_score_text
+from ticket_triage.features import (
+    FeatureConfig,
+    Featurizer,
+    SparseRows,
+    bucket_of,
+    compiled_score_text,
+)
 from ticket_triage.text import combine_fields
 
 __all__ = [
     "Calibration",
+    "Contribution",
+    "Explanation",
     "HeadDecision",
     "TriageModel",
     "TriageResult",
@@ -142,6 +150,30 @@ class HeadDecision:
     probabilities: dict[str, float]
     needs_review: bool
     target_hit: bool | None
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """How much some n-grams of the ticket moved a decision (they share one hashed feature)."""
+
+    ngrams: tuple[str, ...]
+    weight: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a head chose ``label`` over ``versus``, the runner-up class.
+
+    ``contributions`` are the n-grams with the largest positive share of the score margin
+    ``score[label] - score[versus]``; ``rest`` is the summed share of all the others (often
+    negative) and ``bias`` the intercepts' difference: the three add up to the margin exactly.
+    """
+
+    label: str
+    versus: str
+    bias: float
+    rest: float
+    contributions: tuple[Contribution, ...]
 
 
 @dataclass(frozen=True)
@@ -360,6 +392,53 @@ class TriageModel:
     def triage(self, ticket: Ticket) -> TriageResult:
         """Decide every head for one ticket."""
         return self.triage_many([ticket])[0]
+
+    def explain(self, ticket: Ticket, top: int = 5) -> dict[str, Explanation]:
+        """Per head, the n-grams of this ticket that pushed its decision most.
+
+        A linear head's score is a sum over hashed features, so each feature's share of the
+        margin between the decided class and the runner-up is exact. Hashed features cannot be
+        turned back into words, so each is named by the ticket's own n-grams that hash to it.
+        """
+        text = self.text_of(ticket)
+        grams = self.featurize.grams(text)
+        buckets = bucket_of(grams, self.features.n_features).tolist()
+        names: dict[int, list[str]] = {}
+        for gram, index in zip(grams, buckets, strict=True):
+            if gram not in names.setdefault(index, []):
+                names[index].append(gram)
+        indices = np.array(sorted(names), dtype=np.int64)
+        counts = np.array([buckets.count(i) for i in indices.tolist()], dtype=np.float64)
+        tf = np.log(counts) + 1.0 if self.features.sublinear_tf else counts
+        rows = self._table[indices].astype(np.float64)
+        norm = np.sqrt(np.sum((tf * rows[:, -1]) ** 2))
+        shares = rows[:, :-1] * (tf / norm if norm else 0.0)[:, np.newaxis]
+        decided = self.triage(ticket)
+        explanations = {}
+        for head in self.heads:
+            decision = decided[head.name]
+            label = head.classes.index(decision.label)
+            ranked = sorted(decision.probabilities, key=decision.probabilities.__getitem__)
+            versus = head.classes.index(next(c for c in reversed(ranked) if c != decision.label))
+            columns = shares[:, head.columns]
+            bias_columns = self._intercept[head.columns]
+            if len(head.classes) == 2:  # one score s for the second class: margin is +-2s
+                sign = 1.0 if label == 1 else -1.0
+                margin, bias = 2 * sign * columns[:, 0], 2 * sign * bias_columns[0]
+            else:
+                margin = columns[:, label] - columns[:, versus]
+                bias = bias_columns[label] - bias_columns[versus]
+            order = [i for i in np.argsort(-margin)[:top].tolist() if margin[i] > 0]
+            explanations[head.name] = Explanation(
+                label=decision.label,
+                versus=head.classes[versus],
+                bias=float(bias),
+                rest=float(margin.sum() - margin[order].sum()),
+                contributions=tuple(
+                    Contribution(tuple(names[int(indices[i])]), float(margin[i])) for i in order
+                ),
+            )
+        return explanations
 
 
 def decide(proba: np.ndarray, target_index: int | None, target_threshold: float) -> np.ndarray:

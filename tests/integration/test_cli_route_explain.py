@@ -1,4 +1,4 @@
-"""`triage predict` and `triage demo` route with the built-in rules or a --rules file."""
+"""`triage predict` and `triage demo`: queues from the built-in or a --rules file, explanations."""
 
 from __future__ import annotations
 
@@ -70,3 +70,12 @@ def test_a_broken_rules_file_is_one_line_naming_the_rule(trained, tmp_path):
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "rule 'typo': topic 'biling' is not a class" in lines[0]
+
+
+def test_demo_explains_each_decision(trained):
+    model, _ = trained
+    run = _run("demo", model, "--explain")
+    assert run.returncode == 0, run.stderr
+    # THEN each example gets a line per head naming the runner-up and the n-grams with weights
+    assert run.stdout.count(" over ") >= 2 * 5
+    assert "'!!!' +" in run.stdout
