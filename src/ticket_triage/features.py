@@ -18,7 +18,6 @@ the TF-IDF + LinearSVC baseline (see README, "How the defaults were chosen").
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import chain, pairwise
@@ -53,9 +52,6 @@ COMPILED = _compiled_hash_ngrams is not None
 # MurmurHash3 gives a signed 32-bit value; scikit-learn maps -2**31 (whose abs() overflows int32)
 # to this index instead of abs(h) % n_features. Reproduced here so every n_features agrees.
 _INT32_MIN = -(2**31)
-# Up to this many n-grams, one document is hashed and counted in plain Python: measured faster
-# below about 32 (6 us vs 14 us at 8 n-grams), slower above.
-_SMALL = 32
 
 
 @dataclass(frozen=True)
@@ -200,33 +196,8 @@ def hash_features(grams_per_row: Sequence[Sequence[str]], n_features: int) -> Sp
     >>> rows.indptr.tolist(), rows.counts.tolist()
     ([0, 2, 2], [2.0, 1.0])
     """
-    if len(grams_per_row) == 1 and len(grams_per_row[0]) <= _SMALL:
-        # One short ticket: counting in Python beats numpy's fixed per-call cost here. Same
-        # buckets and counts as the numpy path (tested); -2**31 needs _bucket's special case.
-        hashes = list(map(mmh3.hash, grams_per_row[0]))
-        if _INT32_MIN in hashes:
-            buckets = Counter(_bucket(np.array(hashes, dtype=np.int64), n_features).tolist())
-        else:
-            buckets = Counter([abs(h) % n_features for h in hashes])
-        ordered = sorted(buckets.items())
-        return SparseRows(
-            np.array([0, len(ordered)], dtype=np.int64),
-            np.array([index for index, _ in ordered], dtype=np.int64),
-            np.array([count for _, count in ordered], dtype=np.float64),
-        )
-    if len(grams_per_row) == 1:
-        grams = grams_per_row[0]
-        hashes = np.fromiter(map(mmh3.hash, grams), dtype=np.int64, count=len(grams))
-        unique, counts = np.unique(_bucket(hashes, n_features), return_counts=True)
-        indptr = np.array([0, len(unique)], dtype=np.int64)
-        return SparseRows(indptr, unique, counts.astype(np.float64))
     lengths = np.fromiter(map(len, grams_per_row), dtype=np.int64, count=len(grams_per_row))
-    hashes = np.fromiter(
-        map(mmh3.hash, chain.from_iterable(grams_per_row)),
-        dtype=np.int64,
-        count=int(lengths.sum()),
-    )
-    indices = _bucket(hashes, n_features)
+    indices = bucket_of(list(chain.from_iterable(grams_per_row)), n_features)
     # One sort for the whole batch: key = row * n_features + index keeps rows apart and ordered.
     rows = np.repeat(np.arange(len(grams_per_row), dtype=np.int64), lengths)
     keys, counts = np.unique(rows * n_features + indices, return_counts=True)

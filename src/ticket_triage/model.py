@@ -318,14 +318,12 @@ class TriageModel:
         The features are sublinear TF-IDF, L2-normalised per row; the idf sits in the table's
         last column and is already folded into the weights.
         """
+        n_rows = len(rows.indptr) - 1
+        if n_rows == 1:
+            return (self._shares(rows).sum(axis=0) + self._intercept)[np.newaxis, :]
         tf = np.log(rows.counts) + 1.0 if self.features.sublinear_tf else rows.counts
         gathered = self._table[rows.indices]
         weighted = tf * gathered[:, -1]
-        n_rows = len(rows.indptr) - 1
-        if n_rows == 1:
-            norm = np.sqrt(weighted @ weighted)
-            raw = (tf @ gathered[:, :-1]) / norm if norm else np.zeros(gathered.shape[1] - 1)
-            return (raw + self._intercept)[np.newaxis, :]
         row_ids = rows.row_ids
         norms = np.sqrt(np.bincount(row_ids, weights=weighted * weighted, minlength=n_rows))
         scale = np.divide(tf, norms[row_ids], out=np.zeros_like(tf), where=norms[row_ids] > 0)
@@ -333,11 +331,20 @@ class TriageModel:
         np.add.at(out, row_ids, scale[:, np.newaxis] * gathered[:, :-1])
         return out + self._intercept
 
+    def _shares(self, rows: SparseRows) -> np.ndarray:
+        """Each feature's share of every column's score for one row (the scores minus the
+        intercepts, summed over features): what explanations rank."""
+        tf = np.log(rows.counts) + 1.0 if self.features.sublinear_tf else rows.counts
+        gathered = self._table[rows.indices].astype(np.float64)
+        norm = np.sqrt(np.sum((tf * gathered[:, -1]) ** 2))
+        scale = tf / norm if norm else np.zeros_like(tf)
+        return gathered[:, :-1] * scale[:, np.newaxis]
+
     def _scores_one(self, text: str) -> list[float]:
         """:meth:`scores` of one text; in C when the compiled featuriser serves this model (one
         call instead of a dozen numpy operations on tiny arrays, the bulk of a short ticket's
         latency). Agrees with :meth:`scores` to rounding (tested)."""
-        if self.featurize.compiled and compiled_score_text is not None:
+        if self.featurize.compiled:  # implies the extension (and compiled_score_text) loaded
             low, high = self.features.ngram_range
             return compiled_score_text(
                 text,
@@ -401,22 +408,19 @@ class TriageModel:
         turned back into words, so each is named by the ticket's own n-grams that hash to it.
         """
         text = self.text_of(ticket)
-        grams = self.featurize.grams(text)
-        buckets = bucket_of(grams, self.features.n_features).tolist()
+        rows = self.featurize([text])
         names: dict[int, list[str]] = {}
-        for gram, index in zip(grams, buckets, strict=True):
+        grams = self.featurize.grams(text)
+        for gram, index in zip(
+            grams, bucket_of(grams, self.features.n_features).tolist(), strict=True
+        ):
             if gram not in names.setdefault(index, []):
                 names[index].append(gram)
-        indices = np.array(sorted(names), dtype=np.int64)
-        counts = np.array([buckets.count(i) for i in indices.tolist()], dtype=np.float64)
-        tf = np.log(counts) + 1.0 if self.features.sublinear_tf else counts
-        rows = self._table[indices].astype(np.float64)
-        norm = np.sqrt(np.sum((tf * rows[:, -1]) ** 2))
-        shares = rows[:, :-1] * (tf / norm if norm else 0.0)[:, np.newaxis]
-        decided = self.triage(ticket)
+        shares = self._shares(rows)
+        scores = self._scores_one(text)
         explanations = {}
         for head in self.heads:
-            decision = decided[head.name]
+            decision = _decide_one(head, scores[head.columns])
             label = head.classes.index(decision.label)
             ranked = sorted(decision.probabilities, key=decision.probabilities.__getitem__)
             versus = head.classes.index(next(c for c in reversed(ranked) if c != decision.label))
@@ -435,7 +439,8 @@ class TriageModel:
                 bias=float(bias),
                 rest=float(margin.sum() - margin[order].sum()),
                 contributions=tuple(
-                    Contribution(tuple(names[int(indices[i])]), float(margin[i])) for i in order
+                    Contribution(tuple(names[int(rows.indices[i])]), float(margin[i]))
+                    for i in order
                 ),
             )
         return explanations
