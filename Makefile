@@ -30,7 +30,7 @@ $(MODEL)/manifest.json: | env
 	$(BIN)/triage train $(SAMPLE) --out $(MODEL)
 
 run: env $(MODEL)/manifest.json
-	$(BIN)/triage demo $(MODEL)
+	$(BIN)/triage serve --model $(MODEL)
 
 lint: env
 	$(BIN)/ruff check src tests benchmarks

@@ -323,6 +323,54 @@ def demo(
 
 
 @app.command()
+def serve(
+    model_dir: Annotated[
+        Path, typer.Option("--model", envvar="TRIAGE_MODEL_DIR", help="Model directory.")
+    ] = DEFAULT_MODEL,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to bind.")] = 8000,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", envvar="TRIAGE_RULES_FILE", help="Routing rules (TOML)."),
+    ] = None,
+) -> None:
+    """Serve the HTTP API (one uvicorn worker); other settings come from TRIAGE_* variables."""
+    try:
+        import uvicorn
+
+        from ticket_triage.api import create_app
+        from ticket_triage.logs import configure_logging
+        from ticket_triage.service import Service
+        from ticket_triage.settings import load_settings
+    except ImportError as exc:
+        message = f"serving needs the serve extra: pip install 'ticket-triage[serve]' ({exc})"
+        raise _fail(message) from None
+
+    settings = load_settings(model_dir=model_dir, rules_file=rules)
+    configure_logging(settings.log_level)
+    service = Service.start(settings)
+    if not service.ready:
+        raise _fail(f"not serving: {service.error}")
+    base = f"http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}"  # noqa: S104
+    example = json.dumps(EXAMPLES[0], ensure_ascii=False)
+    err.print(
+        f"ticket-triage {service.model_version} on {base}\n"
+        f"  docs:  {base}/docs\n"
+        f"  try:   curl -s {base}/v1/triage -H 'content-type: application/json' "
+        f"-d '{example}'",
+        highlight=False,
+        soft_wrap=True,
+    )
+    uvicorn.run(
+        create_app(settings, service),
+        host=host,
+        port=port,
+        log_config=None,  # records go to the JSON handler configure_logging installed
+        timeout_graceful_shutdown=30,
+    )
+
+
+@app.command()
 def sample(
     out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
     n: Annotated[int, typer.Option(min=100, help="Number of tickets.")] = 3600,

@@ -379,6 +379,11 @@ class TriageModel:
                 texts.append(self.text_of(ticket))
             except InvalidTicket as exc:
                 raise InvalidTicket(f"ticket {position}: {exc}") from exc
+        return self.triage_texts(texts)
+
+    def triage_texts(self, texts: Sequence[str]) -> list[TriageResult]:
+        """Decide every head for texts already made by :meth:`text_of` (the API checks each
+        ticket itself, so an error can name the ticket's field)."""
         if not texts:
             return []
         if len(texts) == 1:

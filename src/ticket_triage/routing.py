@@ -33,6 +33,7 @@ Without a file, :func:`default_rules` gives the same shape for whatever heads th
 
 from __future__ import annotations
 
+import itertools
 import string
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -98,9 +99,12 @@ class Router:
     Use :meth:`load` for a file or :meth:`default` for the built-in rules.
     """
 
-    def __init__(self, rules: Sequence[Rule], source: str) -> None:
+    def __init__(
+        self, rules: Sequence[Rule], source: str, heads: Mapping[str, Sequence[str]]
+    ) -> None:
         self.rules = tuple(rules)
         self.source = source
+        self.heads = {head: tuple(classes) for head, classes in heads.items()}
 
     @classmethod
     def load(cls, path: Path, heads: Mapping[str, Sequence[str]]) -> Router:
@@ -148,7 +152,7 @@ class Router:
                 f"{source}: the last rule {rules[-1].name!r} has conditions; add a catch-all "
                 "rule (one without `when`) at the end so every ticket has a queue"
             )
-        return cls(rules, source)
+        return cls(rules, source, heads)
 
     @classmethod
     def default(cls, heads: Mapping[str, Sequence[str]]) -> Router:
@@ -173,6 +177,26 @@ class Router:
     def to_json(self) -> list[dict[str, Any]]:
         """All rules, in order, as plain JSON."""
         return [rule.to_json() for rule in self.rules]
+
+    @property
+    def queues(self) -> list[str]:
+        """Every queue a ticket can be routed to, sorted: placeholders are expanded over the
+        classes the rule's own conditions allow (what feedback's ``queue`` is checked against).
+
+        Examples
+        --------
+        >>> Router.default({"urgency": ["high", "low"], "topic": ["bug", "billing"]}).queues
+        ['billing', 'bug', 'priority', 'review']
+        """
+        found: set[str] = set()
+        for rule in self.rules:
+            fields = sorted(
+                {f for _, f, _, _ in string.Formatter().parse(rule.queue) if f is not None}
+            )
+            options = [sorted(rule.labels.get(f, self.heads[f])) for f in fields]
+            for combination in itertools.product(*options):
+                found.add(rule.queue.format_map(dict(zip(fields, combination, strict=True))))
+        return sorted(found)
 
 
 def default_rules(heads: Mapping[str, Sequence[str]]) -> dict[str, Any]:
