@@ -12,7 +12,7 @@ SAMPLE := src/ticket_triage/data/sample_tickets.csv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test env lint bench-latency bench-quality clean
+.PHONY: run test env lint lambda-package bench-latency bench-quality bench-http bench-lambda clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,11 +33,16 @@ run: env $(MODEL)/manifest.json
 	$(BIN)/triage serve --model $(MODEL)
 
 lint: env
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks deploy
+	$(BIN)/ruff format --check src tests benchmarks deploy
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The AWS Lambda zip (deploy/template.yaml points at it): locked manylinux wheels for the
+# template's Python, the handler's modules and the model; fails beyond Lambda's size limits.
+lambda-package: env $(MODEL)/manifest.json
+	UV=$(UV) $(BIN)/python deploy/build_lambda.py --model $(MODEL) --out build/lambda.zip
 
 bench-latency: env $(MODEL)/manifest.json
 	$(BIN)/python benchmarks/inference_latency.py --model $(MODEL)
@@ -45,5 +50,11 @@ bench-latency: env $(MODEL)/manifest.json
 bench-quality: env
 	$(BIN)/python benchmarks/quality.py
 
+bench-http: env $(MODEL)/manifest.json
+	$(BIN)/python benchmarks/http_latency.py --model $(MODEL)
+
+bench-lambda: env $(MODEL)/manifest.json
+	$(BIN)/python benchmarks/lambda_latency.py --model $(MODEL)
+
 clean:
-	rm -rf $(VENV) $(TOOLS) models .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) models build .pytest_cache .ruff_cache

@@ -1,0 +1,204 @@
+"""Build the AWS Lambda deployment zip: inference dependencies from the lock, the code, the model.
+
+    python deploy/build_lambda.py --model models/default --out build/lambda.zip
+
+1. ``deploy/requirements.txt`` is exported from ``uv.lock`` with the ``lambda`` extra only (numpy,
+   mmh3, FastAPI, pydantic-settings, Mangum and what they need; no scikit-learn, scipy or pandas),
+   pinned with hashes.
+2. Those exact wheels are installed for the Lambda platform: manylinux x86_64 binaries for the
+   Python version the SAM template names (``Runtime: python3.X`` in ``deploy/template.yaml``),
+   never built from source.
+3. The ``ticket_triage`` modules the handler imports (found by following its imports, so a new
+   module cannot be forgotten) are copied as source, with a minimal ``dist-info`` so the package
+   knows its version. The optional C featuriser is left out: it is compiled for this machine's
+   interpreter, not the runtime's, and the pure-Python path gives the same features.
+4. The model is verified (checksums) and copied to ``model/``; the handler reads it from
+   ``TRIAGE_MODEL_DIR=/var/task/model``.
+5. The zip is written deterministically (sorted, fixed timestamps). The build fails if the zip is
+   over Lambda's 50 MB direct-upload limit or the unpacked tree over its 250 MB limit, and prints
+   both sizes.
+
+``--python-version`` and ``--platform`` override the target; the tests build the same package
+for the local interpreter and run the handler from it with ``python -I``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "src" / "ticket_triage"
+TEMPLATE = ROOT / "deploy" / "template.yaml"
+REQUIREMENTS = ROOT / "deploy" / "requirements.txt"
+ENTRY = "ticket_triage.aws_lambda"
+ZIP_LIMIT = 50 * 1024 * 1024
+UNPACKED_LIMIT = 250 * 1024 * 1024
+PLATFORM = "x86_64-manylinux_2_34"  # Amazon Linux 2023 (glibc 2.34), the python3.12+ runtimes
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+sys.path.insert(0, str(ROOT / "src"))
+from ticket_triage import __version__  # noqa: E402
+from ticket_triage.artifact import read_artifact  # noqa: E402
+from ticket_triage.errors import TriageError  # noqa: E402
+
+
+class BuildError(Exception):
+    """A build that cannot go on; the message says why."""
+
+
+def template_python() -> str:
+    """The Python version the SAM template names once, e.g. ``3.13``."""
+    found = re.findall(r"^\s*Runtime:\s*python(\d+\.\d+)\s*$", TEMPLATE.read_text(), re.M)
+    if len(found) != 1:
+        raise BuildError(f"{TEMPLATE}: expected exactly one `Runtime: python3.X`, found {found}")
+    return found[0]
+
+
+def find_uv() -> str:
+    """uv, which the Makefile installs into .tools (or any uv on PATH, or $UV)."""
+    for candidate in (os.environ.get("UV"), str(ROOT / ".tools" / "bin" / "uv"), "uv"):
+        if candidate and shutil.which(candidate):
+            return candidate
+    raise BuildError("uv not found: run `make lambda-package` (it installs uv) or set UV")
+
+
+def export_requirements(uv: str) -> None:
+    """``deploy/requirements.txt`` from the lock: the ``lambda`` extra, hashes, no dev tools."""
+    subprocess.run(
+        [uv, "export", "--frozen", "--no-dev", "--extra", "lambda", "--no-emit-project",
+         "--format", "requirements.txt", "--quiet", "--output-file", str(REQUIREMENTS)],
+        cwd=ROOT, check=True,
+    )  # fmt: skip
+
+
+def install_wheels(uv: str, target: Path, python_version: str, platform: str) -> None:
+    """The locked wheels for the target platform and Python, binaries only."""
+    subprocess.run(
+        [uv, "pip", "install", "--quiet", "--target", str(target), "--no-deps",
+         "--require-hashes", "--only-binary", ":all:", "--python-version", python_version,
+         "--python-platform", platform, "--requirements", str(REQUIREMENTS)],
+        cwd=ROOT, check=True,
+    )  # fmt: skip
+
+
+def handler_modules() -> list[str]:
+    """The ``ticket_triage`` modules reachable from the handler (imports at any depth)."""
+    seen: set[str] = set()
+    todo = [ENTRY, "ticket_triage"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        module = "__init__" if name == "ticket_triage" else name.split(".", 1)[1]
+        path = SOURCE / f"{module}.py"
+        if not path.exists() and (SOURCE / f"{module}.c").exists():
+            seen.discard(name)  # the optional C extension: left out (see the docstring)
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            todo += [n for n in names if n.startswith("ticket_triage.") and n.count(".") == 1]
+    return sorted(seen)
+
+
+def copy_code(target: Path) -> None:
+    """The handler's modules as source, plus a dist-info so ``__version__`` is right."""
+    package = target / "ticket_triage"
+    package.mkdir()
+    for name in handler_modules():
+        module = "__init__" if name == "ticket_triage" else name.split(".", 1)[1]
+        shutil.copy2(SOURCE / f"{module}.py", package / f"{module}.py")
+    shutil.copy2(SOURCE / "py.typed", package / "py.typed")
+    info = target / f"ticket_triage-{__version__}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.4\nName: ticket-triage\nVersion: {__version__}\n"
+    )
+
+
+def copy_model(model: Path, target: Path) -> str:
+    """Verify the artifact (checksums, schema) and copy it; returns its version."""
+    try:
+        artifact = read_artifact(model)
+    except TriageError as exc:
+        raise BuildError(str(exc)) from exc
+    shutil.copytree(model, target / "model")
+    return str(artifact.meta["version"])
+
+
+def write_zip(tree: Path, out: Path) -> tuple[int, int]:
+    """A deterministic zip of ``tree``; returns (zip bytes, unpacked bytes)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    unpacked = 0
+    files = sorted(p for p in tree.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(tree).as_posix(), FIXED_TIME)
+            info.external_attr = 0o644 << 16  # Lambda needs files readable by others
+            info.compress_type = zipfile.ZIP_DEFLATED
+            data = path.read_bytes()
+            unpacked += len(data)
+            archive.writestr(info, data, compresslevel=9)
+    return out.stat().st_size, unpacked
+
+
+def build(model: Path, out: Path, python_version: str, platform: str) -> tuple[int, int]:
+    """Build the zip; raises :class:`BuildError` if it cannot or if it is too big."""
+    uv = find_uv()
+    export_requirements(uv)
+    with tempfile.TemporaryDirectory(prefix="lambda-") as scratch:
+        tree = Path(scratch) / "package"
+        install_wheels(uv, tree, python_version, platform)
+        forbidden = sorted(
+            p.name for p in tree.iterdir() if p.name in {"sklearn", "scipy", "pandas"}
+        )
+        if forbidden:
+            raise BuildError(f"training libraries in the package: {', '.join(forbidden)}")
+        copy_code(tree)
+        version = copy_model(model, tree)
+        zipped, unpacked = write_zip(tree, out)
+    mb = 1024 * 1024
+    print(
+        f"{out}: model {version}, Python {python_version} on {platform}\n"
+        f"  zip      {zipped / mb:6.1f} MB (limit {ZIP_LIMIT // mb} MB)\n"
+        f"  unpacked {unpacked / mb:6.1f} MB (limit {UNPACKED_LIMIT // mb} MB)"
+    )
+    if zipped > ZIP_LIMIT or unpacked > UNPACKED_LIMIT:
+        raise BuildError("the package is over Lambda's size limits")
+    return zipped, unpacked
+
+
+def main() -> None:
+    """Command line: see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "lambda.zip")
+    parser.add_argument("--python-version", help="default: the template's runtime")
+    parser.add_argument("--platform", default=PLATFORM, help=f"uv platform (default {PLATFORM})")
+    args = parser.parse_args()
+    try:
+        build(args.model, args.out, args.python_version or template_python(), args.platform)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except subprocess.CalledProcessError as exc:
+        print(f"error: {exc.cmd[0]} {exc.cmd[1]} failed (exit {exc.returncode})", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
