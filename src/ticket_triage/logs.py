@@ -5,10 +5,10 @@ the Lambda handler) call :func:`configure_logging` once. Each line is one JSON o
 time, level, logger, message, any ``extra=`` fields, and the request id of the request being
 served (:data:`request_id`, set by the Lambda handler from ``context.aws_request_id``).
 
-Why not the Powertools for AWS Lambda logger: measured on 2026-11-24, aws-lambda-powertools 3.37
-adds 4.8 MB to the package and 38-57 ms to cold start on top of FastAPI (import + ``Logger()``),
-for what these forty lines do. Ticket text never reaches a log line: callers log ids, labels,
-queues and timings only.
+Why not the Powertools for AWS Lambda logger: ``benchmarks/logger_cost.py`` measured on
+2026-11-24 that aws-lambda-powertools 3.37 adds 3.6 MB to the package and 35 ms (median) to cold
+start on top of FastAPI, against 1.4 ms for these few lines. Ticket text never reaches a log
+line: callers log ids, labels, queues and timings only.
 """
 
 from __future__ import annotations

@@ -36,3 +36,19 @@ def test_routing_example_loads_and_routes(tmp_path):
     route = router.route({"urgency": "low", "topic": "billing"}, False, {"plan": "Enterprise"})
     assert route.queue == "billing-enterprise"
     assert router.route({"urgency": "low", "topic": "bug"}, False).queue == "bug"
+
+
+def test_curl_example_is_a_valid_ticket():
+    from ticket_triage.schemas import TicketIn
+
+    payload = re.search(r"curl -s localhost:8000/v1/triage .*?-d '(.*?)'", README, re.DOTALL)
+    assert payload is not None
+    ticket = TicketIn.model_validate_json(payload.group(1))
+    assert ticket.metadata == {"plan": "pro"}
+
+
+def test_readme_settings_table_lists_every_setting():
+    from ticket_triage.settings import Settings
+
+    for name in Settings.model_fields:
+        assert f"`TRIAGE_{name.upper()}`" in README, name
