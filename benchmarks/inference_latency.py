@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _report import verdict
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 DATASETS = {
@@ -125,10 +127,6 @@ def measure(
     return np.array(ours), np.array(python), np.array(theirs)
 
 
-def _verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
@@ -175,8 +173,8 @@ def main() -> None:
         lines.append(
             f"| {name} | {tokens:.0f} | {p50:.0f} us | {p99:.0f} us | {y50:.0f} us | {y99:.0f} us "
             f"| {n50 / 1000:.2f} ms | "
-            f"{n99 / 1000:.2f} ms | {n50 / p50:.0f}x | {_verdict(p50 <= TARGET_P50_US)} | "
-            f"{_verdict(p99 <= TARGET_P99_US)} |"
+            f"{n99 / 1000:.2f} ms | {n50 / p50:.0f}x | {verdict(p50 <= TARGET_P50_US)} | "
+            f"{verdict(p99 <= TARGET_P99_US)} |"
         )
     lines.append("")
     lines.append(

@@ -37,3 +37,23 @@ def sample_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sample.iloc[:1200].to_csv(data, index=False)
     train(data, directory / "model", TrainConfig())
     return directory / "model"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a SQLite file, and the real PostgreSQL server of
+    ``TRIAGE_TEST_DATABASE_URL`` (``scripts/test-postgres.sh`` starts one; ``.ci/run`` does)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'triage.db'}"
+    url = os.environ.get("TRIAGE_TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TRIAGE_TEST_DATABASE_URL is not set; .ci/run starts PostgreSQL")
+        pytest.skip("no PostgreSQL server (run scripts/test-postgres.sh and export its URL)")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:  # a clean slate: earlier tests' tables go
+        connection.execute(text("DROP TABLE IF EXISTS feedback, predictions, alembic_version"))
+    engine.dispose()
+    return url

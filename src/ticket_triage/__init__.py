@@ -4,11 +4,8 @@ The inference core is :class:`ticket_triage.model.TriageModel` (numpy only); tra
 :mod:`ticket_triage.train` and needs the ``train`` extra.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("ticket-triage")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+# The one place the version is written (pyproject.toml reads it). A literal, not
+# importlib.metadata: that lookup costs ~30 ms of every Lambda cold start.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -31,6 +34,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticket_triage import __version__
+from ticket_triage.errors import StoreUnavailable, UnknownPrediction
+from ticket_triage.metrics import CONTENT_TYPE_LATEST, Metrics
 from ticket_triage.schemas import (
     BatchIn,
     BatchOut,
@@ -50,6 +55,7 @@ __all__ = ["create_app"]
 logger = logging.getLogger(__name__)
 
 BATCH_PATH = "/v1/triage/batch"
+RETRY_AFTER = 5  # seconds a client should wait before retrying feedback when the store is down
 _bearer = HTTPBearer(auto_error=False, description="TRIAGE_API_TOKEN, when the service sets one.")
 
 
@@ -66,12 +72,23 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     """
     settings = settings or get_settings()
     service = service or Service.start(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # SIGTERM under uvicorn: in-flight requests have finished; drain the prediction log.
+        await run_in_threadpool(service.close)
+
     app = FastAPI(
         title="ticket-triage",
         version=__version__,
         summary="Urgency and topic of support tickets, routed to queues, in microseconds.",
+        lifespan=lifespan,
     )
+    metrics = Metrics(service.model_version, lambda: service.store_up)
+    service.listeners.append(metrics.observe)
     app.state.service = service
+    app.state.metrics = metrics
     app.include_router(_health)
     app.include_router(_triage)
     app.include_router(_feedback)
@@ -80,19 +97,25 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.add_exception_handler(Rejected, _rejected)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(_Guard, settings=settings, service=service)
+    app.add_middleware(_Timing, metrics=metrics)
     return app
 
 
 # -- dependencies ------------------------------------------------------------------------------
 
 
-def _service(request: Request) -> Service:
+# Dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in a worker
+# thread, which under Mangum means a new thread on every Lambda invoke (measured: p99 1.4 ms
+# per invoke with them, 0.4 ms without). None of them waits on anything.
+
+
+async def _service(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
 
 
-def _ready_service(request: Request) -> Service:
-    service = _service(request)
+async def _ready_service(request: Request) -> Service:
+    service: Service = request.app.state.service
     if not service.ready:
         raise HTTPException(503, f"model not loaded: {service.error}")
     return service
@@ -113,18 +136,18 @@ def _check_token(
         raise HTTPException(401, "invalid bearer token", {"WWW-Authenticate": "Bearer"})
 
 
-def _token(
+async def _token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    _check_token(_service(request), credentials)
+    _check_token(request.app.state.service, credentials)
 
 
-def _triage_token(
+async def _triage_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    service = _service(request)
+    service: Service = request.app.state.service
     if service.settings.protect_triage:
         _check_token(service, credentials)
 
@@ -187,11 +210,36 @@ async def triage_batch(batch: BatchIn, service: ReadyDep, explain: Explain = Fal
     return BatchOut(results=results, model_version=service.loaded.model.version)
 
 
-@_feedback.post("/feedback", status_code=202)
-async def feedback(body: FeedbackIn, service: ReadyDep) -> FeedbackOut:
-    """Record an agent's final urgency, topic or queue for a decision (validated here)."""
-    service.check_feedback(body)
-    return FeedbackOut(id=body.id, accepted=True, model_version=service.loaded.model.version)
+@_feedback.post(
+    "/feedback",
+    status_code=201,
+    responses={
+        404: {"description": "No prediction has this id."},
+        503: {"description": "The database cannot take the write now; retry later."},
+    },
+)
+async def feedback(body: FeedbackIn, service: ReadyDep, response: Response) -> FeedbackOut:
+    """Store an agent's final urgency, topic or queue for a decision; durable when answered."""
+    try:
+        stored = await run_in_threadpool(service.add_feedback, body)
+    except UnknownPrediction:
+        raise HTTPException(404, f"id: no prediction {body.id!r}") from None
+    except StoreUnavailable as exc:
+        logger.warning("feedback refused: store unavailable", extra={"error": str(exc)})
+        detail = "feedback needs a database: set TRIAGE_DATABASE_URL"
+        if service.loaded.recorder is not None:
+            detail = "the database is unavailable; nothing was stored, retry later"
+        raise HTTPException(503, detail, {"Retry-After": str(RETRY_AFTER)}) from None
+    if not stored:
+        response.status_code = 200  # the same feedback was already stored: nothing new
+    return FeedbackOut(id=body.id, stored=stored, model_version=service.loaded.model.version)
+
+
+@_health.get("/metrics", response_class=Response)
+async def prometheus(request: Request) -> Response:
+    """Prometheus metrics: requests and latency per route, decisions per class and queue."""
+    metrics: Metrics = request.app.state.metrics
+    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 @_model.get("/model")
@@ -308,6 +356,36 @@ class _Guard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send_with_version)
+
+
+class _Timing:
+    """Counts every request and its latency by route template (``/v1/triage``, never a raw
+    path, so a scan of random URLs cannot blow up the metric's label set)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            elapsed = time.perf_counter() - started
+            self.metrics.request(scope["method"], template, status, elapsed)
 
 
 async def _reply(send: Send, status: int, detail: str) -> None:

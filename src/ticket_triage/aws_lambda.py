@@ -15,12 +15,18 @@ a lifespan hook.
 
 Logs are JSON lines on stdout (CloudWatch) carrying the invocation's request id; see
 :mod:`ticket_triage.logs` for why they come from the standard library rather than Powertools.
+Each triage request also prints one Embedded Metric Format line: counts per class, per queue and
+for review become CloudWatch metrics without an API call. With ``TRIAGE_DATABASE_URL`` set,
+prediction records go to that database within the request (spooled to ``TRIAGE_SPOOL_PATH``,
+``/tmp`` in the template, while it is down; that spool lives only as long as the execution
+environment).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -29,6 +35,8 @@ from mangum.adapter import HANDLERS
 
 from ticket_triage.api import create_app
 from ticket_triage.logs import configure_logging, request_id
+from ticket_triage.metrics import emf_line
+from ticket_triage.schemas import TriageOut
 from ticket_triage.service import Service
 from ticket_triage.settings import get_settings
 
@@ -86,10 +94,19 @@ def _unsupported(message: str) -> dict[str, Any]:
     return {"statusCode": 400, "error": "unsupported event", "detail": message}
 
 
+def _emf(decisions: Sequence[TriageOut]) -> None:
+    """Counts per class, queue and review as one CloudWatch EMF line on stdout."""
+    sys.stdout.write(emf_line(decisions) + "\n")
+
+
 def _init() -> LambdaHandler:
     settings = get_settings()
     configure_logging(settings.log_level, service="ticket-triage-lambda")
-    return make_handler(create_app(settings))
+    # Nothing runs between invocations, so prediction records (if a database is configured)
+    # are written within the request rather than by a writer thread.
+    service = Service.start(settings, background_writes=False)
+    service.listeners.append(_emf)
+    return make_handler(create_app(settings, service))
 
 
 #: The function's entry point (``Handler: ticket_triage.aws_lambda.handler`` in the template).

@@ -333,6 +333,14 @@ def serve(
         Path | None,
         typer.Option("--rules", envvar="TRIAGE_RULES_FILE", help="Routing rules (TOML)."),
     ] = None,
+    database: Annotated[
+        str,
+        typer.Option(
+            "--db",
+            envvar="TRIAGE_DATABASE_URL",
+            help="Prediction log and feedback; 'none' to keep no log.",
+        ),
+    ] = "sqlite:///triage.db",
 ) -> None:
     """Serve the HTTP API (one uvicorn worker); other settings come from TRIAGE_* variables."""
     try:
@@ -346,7 +354,7 @@ def serve(
         message = f"serving needs the serve extra: pip install 'ticket-triage[serve]' ({exc})"
         raise _fail(message) from None
 
-    settings = load_settings(model_dir=model_dir, rules_file=rules)
+    settings = load_settings(model_dir=model_dir, rules_file=rules, database_url=database)
     configure_logging(settings.log_level)
     service = Service.start(settings)
     if not service.ready:

@@ -6,9 +6,12 @@
     ├── InvalidTicket           a ticket that cannot be scored (wrong types, no text)
     ├── DataError               a training or scoring file that breaks the data contract
     ├── ConfigError             a training config that names unknown options or bad values
-    └── ArtifactError           a model directory that is missing, tampered, truncated or
-        │                       written by an incompatible version
-        └── ArtifactMismatch    the artifact is intact but needs something this install lacks
+    ├── ArtifactError           a model directory that is missing, tampered, truncated or
+    │   │                       written by an incompatible version
+    │   └── ArtifactMismatch    the artifact is intact but needs something this install lacks
+    ├── StoreUnavailable        the database cannot be reached (retry later)
+    ├── RecordRejected          the database refuses a record for good (retrying cannot help)
+    └── UnknownPrediction       feedback names a prediction id the store has never seen
 
 Every message names the file, column or field at fault, so the CLI can print it as one line.
 """
@@ -21,7 +24,10 @@ __all__ = [
     "ConfigError",
     "DataError",
     "InvalidTicket",
+    "RecordRejected",
+    "StoreUnavailable",
     "TriageError",
+    "UnknownPrediction",
 ]
 
 
@@ -47,3 +53,16 @@ class ArtifactError(TriageError):
 
 class ArtifactMismatch(ArtifactError):
     """An intact artifact that this installation cannot serve (for example a missing extra)."""
+
+
+class StoreUnavailable(TriageError):
+    """The database cannot be reached or refused the write; the caller may retry later."""
+
+
+class UnknownPrediction(TriageError, LookupError):
+    """Feedback names a prediction id the store has never seen."""
+
+
+class RecordRejected(TriageError, ValueError):
+    """The database refuses a record for good (a constraint or type error): a bug to look at,
+    not an outage to wait out."""

@@ -226,9 +226,11 @@ class TriageModel:
         intercept: np.ndarray,
         version: str,
         meta: dict[str, Any],
+        seen: np.ndarray | None = None,
         path: Path | None = None,
     ) -> None:
         self.path = path
+        self._seen = seen if seen is not None else np.ones(features.n_features, dtype=bool)
         self.features = features
         self.heads = tuple(heads)
         self.version = version
@@ -280,6 +282,8 @@ class TriageModel:
             table[:, width] = default_idf
             table[rows, :width] = coef * idf[:, np.newaxis]
             table[rows, width] = idf
+            seen = np.zeros(features.n_features, dtype=bool)
+            seen[rows] = True
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ArtifactError(
                 f"{artifact.path}: model.json and weights.npz disagree: {exc}"
@@ -291,6 +295,7 @@ class TriageModel:
             intercept=intercept,
             version=version,
             meta=meta,
+            seen=seen,
             path=artifact.path,
         )
 
@@ -356,6 +361,15 @@ class TriageModel:
                 self.features.sublinear_tf,
             )
         return self.scores(self.featurize([text]))[0].tolist()
+
+    def unseen_share(self, texts: Sequence[str]) -> list[float]:
+        """Per text (from :meth:`text_of`), the share of its distinct hashed features that no
+        training ticket had: a direct measure of input drift (new products, new error codes,
+        another language) that needs no labels."""
+        rows = self.featurize(list(texts))
+        sizes = np.diff(rows.indptr)
+        unseen = np.bincount(rows.row_ids, weights=~self._seen[rows.indices], minlength=len(sizes))
+        return np.divide(unseen, sizes, out=np.zeros(len(sizes)), where=sizes > 0).tolist()
 
     def probabilities(self, scores: np.ndarray) -> dict[str, np.ndarray]:
         """Calibrated probabilities per head, each of shape (n_rows, n_classes)."""

@@ -65,6 +65,7 @@ class FeedbackIn(_In):
     urgency: str | None = Field(None, max_length=64)
     topic: str | None = Field(None, max_length=64)
     queue: str | None = Field(None, max_length=128)
+    agent: str | None = Field(None, max_length=128, description="Who decided (stored as given).")
 
 
 class HeadOut(BaseModel):
@@ -114,10 +115,10 @@ class BatchOut(BaseModel):
 
 
 class FeedbackOut(BaseModel):
-    """Feedback that passed validation."""
+    """Feedback committed to the store (201), or found already stored (200, ``stored`` false)."""
 
     id: str
-    accepted: bool
+    stored: bool
     model_version: str
 
 

@@ -13,12 +13,15 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from ticket_triage.errors import InvalidTicket, TriageError
+from ticket_triage.errors import InvalidTicket, StoreUnavailable, TriageError, UnknownPrediction
 from ticket_triage.model import Explanation, HeadDecision, TriageModel, TriageResult
+from ticket_triage.recorder import Recorder
+from ticket_triage.redact import redact
 from ticket_triage.routing import Router
 from ticket_triage.schemas import (
     ContributionOut,
@@ -67,19 +70,30 @@ def new_id() -> str:
 class _Loaded:
     model: TriageModel
     router: Router
+    recorder: Recorder | None
 
 
 class Service:
-    """The model and router of one process, or the reason they could not be loaded."""
+    """The model, router and prediction log of one process, or the reason they could not be
+    loaded. Listeners (metrics) are called with every request's decisions."""
 
     def __init__(self, settings: Settings, loaded: _Loaded | None, error: str | None) -> None:
         self.settings = settings
         self._loaded = loaded
         self.error = error
+        self.listeners: list[Callable[[Sequence[TriageOut]], None]] = []
 
     @classmethod
-    def start(cls, settings: Settings) -> Service:
-        """Load and verify the artifact and the rules once; never raises for a bad one."""
+    def start(cls, settings: Settings, *, background_writes: bool = True) -> Service:
+        """Load and verify the artifact and the rules once, and open the store; never raises
+        for a bad artifact, rules file or database URL (the service stays unready instead).
+
+        Parameters
+        ----------
+        background_writes
+            Write prediction records from a writer thread (a server); False writes them in the
+            request (Lambda, where nothing runs between invocations).
+        """
         try:
             model = TriageModel.load(settings.model_dir)
             router = (
@@ -87,14 +101,30 @@ class Service:
                 if settings.rules_file
                 else Router.default(model.head_classes)
             )
+            recorder = _recorder(settings, background_writes)
         except TriageError as exc:
             logger.error("not ready: %s", exc, extra={"model_dir": str(settings.model_dir)})
             return cls(settings, None, str(exc))
         logger.info(
             "model loaded",
-            extra={"model_version": model.version, "rules": router.source},
+            extra={
+                "model_version": model.version,
+                "rules": router.source,
+                "store": recorder.store.url if recorder else None,
+            },
         )
-        return cls(settings, _Loaded(model, router), None)
+        return cls(settings, _Loaded(model, router, recorder), None)
+
+    def close(self) -> None:
+        """Drain accepted prediction records to the database (or the spool) before exit."""
+        if self._loaded is not None and self._loaded.recorder is not None:
+            self._loaded.recorder.close()
+
+    @property
+    def store_up(self) -> bool:
+        """Whether the last database write succeeded (False without a database)."""
+        recorder = self._loaded.recorder if self._loaded else None
+        return recorder is not None and recorder.database_up
 
     @property
     def ready(self) -> bool:
@@ -145,6 +175,14 @@ class Service:
         for ticket, result in zip(tickets, results, strict=True):
             out.append(self._decision(ticket, result, explain))
         elapsed_ms = (time.perf_counter() - started) * 1000
+        recorder = self.loaded.recorder
+        if recorder is not None:
+            unseen = model.unseen_share(texts)
+            per_ticket = elapsed_ms / len(out)
+            for ticket, decision, share in zip(tickets, out, unseen, strict=True):
+                recorder.record(self._record(ticket, decision, share, per_ticket))
+        for listener in self.listeners:
+            listener(out)
         for decision in out:
             logger.info(
                 "triaged",
@@ -158,6 +196,66 @@ class Service:
                 },
             )
         return out
+
+    def _record(
+        self, ticket: TicketIn, decision: TriageOut, unseen: float, latency_ms: float
+    ) -> dict[str, Any]:
+        """The prediction log's row for a decision; text redacted, or left out."""
+        heads = result_heads(decision)
+        keep = self.settings.store_text == "redacted"
+        return {
+            "id": decision.id,
+            "created_at": datetime.now(UTC),
+            "model_version": decision.model_version,
+            "urgency": heads["urgency"].label if "urgency" in heads else None,
+            "urgency_confidence": heads["urgency"].confidence if "urgency" in heads else None,
+            "topic": heads["topic"].label if "topic" in heads else None,
+            "topic_confidence": heads["topic"].confidence if "topic" in heads else None,
+            "probabilities": {head: out.probabilities for head, out in heads.items()},
+            "queue": decision.queue,
+            "queue_rule": decision.queue_rule,
+            "needs_review": decision.needs_review,
+            "latency_ms": latency_ms,
+            "unseen_share": unseen,
+            "metadata": dict(ticket.metadata),
+            "subject": redact(ticket.subject) if keep else None,
+            "body": redact(ticket.body) if keep else None,
+        }
+
+    def add_feedback(self, feedback: FeedbackIn) -> bool:
+        """Store feedback durably; True if new, False if the same feedback was already stored.
+
+        Raises
+        ------
+        Rejected
+            A label or queue the model does not know.
+        UnknownPrediction
+            No prediction with this id was ever recorded.
+        StoreUnavailable
+            No database is configured, or it cannot take the write now.
+        """
+        self.check_feedback(feedback)
+        recorder = self.loaded.recorder
+        if recorder is None:
+            raise StoreUnavailable("feedback needs a database: set TRIAGE_DATABASE_URL")
+        from ticket_triage.store import FeedbackRecord  # loaded with the store, if configured
+
+        record = FeedbackRecord(
+            prediction_id=feedback.id,
+            urgency=feedback.urgency,
+            topic=feedback.topic,
+            queue=feedback.queue,
+            agent=feedback.agent,
+            created_at=datetime.now(UTC),
+        )
+        try:
+            return recorder.store.add_feedback(record)
+        except UnknownPrediction:
+            if not recorder.is_pending(feedback.id):
+                raise
+        # The prediction is still in the write buffer: write it now, then the feedback.
+        recorder.flush()
+        return recorder.store.add_feedback(record)
 
     def _decision(self, ticket: TicketIn, result: TriageResult, explain: bool) -> TriageOut:
         model, router = self.loaded.model, self.loaded.router
@@ -220,6 +318,22 @@ class Service:
             rules=router.to_json(),
             features=model.meta["features"],
         )
+
+
+def _recorder(settings: Settings, background: bool) -> Recorder | None:
+    """The prediction writer, if a database is configured. A database that is down at start
+    is not fatal: records spool until it answers (and the schema is created then)."""
+    if settings.database_url is None:
+        return None
+    from ticket_triage.store import Store  # SQLAlchemy costs cold start: only when configured
+
+    store = Store.open(settings.database_url, migrate=False)
+    try:
+        store.migrate()
+    except StoreUnavailable as exc:
+        logger.warning("database unavailable at start; spooling", extra={"error": str(exc)})
+    recorder = Recorder(store, settings.spool_path, background=background)
+    return recorder.start() if background else recorder
 
 
 def result_heads(decision: TriageOut) -> dict[str, HeadOut]:

@@ -13,6 +13,9 @@ setting                       environment variable            default
 ``max_batch``                 ``TRIAGE_MAX_BATCH``            500 tickets per batch
 ``explain_top``               ``TRIAGE_EXPLAIN_TOP``          5 n-grams per head
 ``log_level``                 ``TRIAGE_LOG_LEVEL``            INFO
+``database_url``              ``TRIAGE_DATABASE_URL``         none (``triage serve``: SQLite file)
+``store_text``                ``TRIAGE_STORE_TEXT``           ``redacted`` (or ``none``)
+``spool_path``                ``TRIAGE_SPOOL_PATH``           ``triage-spool.jsonl``
 ============================  ==============================  ====================================
 
 Nothing else in the service reads ``os.environ``. An unsafe or inconsistent value (a short token,
@@ -25,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ticket_triage.errors import ConfigError
@@ -53,6 +56,22 @@ class Settings(BaseSettings):
     max_batch: int = Field(500, ge=1, le=10_000)
     explain_top: int = Field(5, ge=1, le=50)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database_url: str | None = Field(
+        None, description="Prediction log and feedback: sqlite:///FILE or postgresql+psycopg://..."
+    )
+    store_text: Literal["redacted", "none"] = Field(
+        "redacted", description="Store ticket text with personal data replaced, or not at all."
+    )
+    spool_path: Path = Field(
+        Path("triage-spool.jsonl"),
+        description="Where prediction records wait while the database is down.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _no_database(cls, value: str | None) -> str | None:
+        """``none`` (or empty) turns the prediction log off, e.g. in the Lambda template."""
+        return None if value is None or value.strip().lower() in {"", "none"} else value
 
     @model_validator(mode="after")
     def _safe(self) -> Settings:

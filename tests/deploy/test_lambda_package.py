@@ -26,7 +26,7 @@ package = sys.argv[1]
 sys.path.insert(0, package)
 import ticket_triage.aws_lambda as aws_lambda
 assert aws_lambda.__file__.startswith(package), aws_lambda.__file__
-heavy = sorted(m for m in ("sklearn", "scipy", "pandas") if m in sys.modules)
+heavy = [m for m in ("sklearn", "scipy", "pandas", "sqlalchemy", "psycopg") if m in sys.modules]
 results = [aws_lambda.handler(json.loads(line), None) for line in sys.stdin]
 from ticket_triage import features
 print(json.dumps({"results": results, "heavy": heavy, "compiled": features.COMPILED,

@@ -16,11 +16,20 @@ TOKEN = "s3cret-token-for-tests-only"
 
 
 @pytest.fixture(scope="session")
-def make_client(sample_model: Path) -> Callable[..., TestClient]:
-    """A TestClient over a fresh app; keyword arguments override settings."""
+def make_client(
+    sample_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., TestClient]:
+    """A TestClient over a fresh app with its own SQLite store; keyword arguments override
+    settings (``database_url=None`` for none)."""
 
     def build(**overrides: Any) -> TestClient:
-        settings = Settings(**{"model_dir": sample_model, **overrides})
+        directory = tmp_path_factory.mktemp("app")
+        defaults = {
+            "model_dir": sample_model,
+            "database_url": f"sqlite:///{directory / 'triage.db'}",
+            "spool_path": directory / "spool.jsonl",
+        }
+        settings = Settings(**{**defaults, **overrides})
         return TestClient(create_app(settings), raise_server_exceptions=False)
 
     return build

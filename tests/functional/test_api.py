@@ -337,10 +337,10 @@ def test_batch_explain(client) -> None:
 def test_feedback_is_validated_against_the_model_and_queues(client) -> None:
     decision = client.post("/v1/triage", json=PAYMENT).json()
     ok = client.post("/v1/feedback", json={"id": decision["id"], "urgency": "normal"})
-    assert ok.status_code == 202
-    assert ok.json() == {"id": decision["id"], "accepted": True, "model_version": ANY_VERSION}
+    assert ok.status_code == 201
+    assert ok.json() == {"id": decision["id"], "stored": True, "model_version": ANY_VERSION}
     queue = client.post("/v1/feedback", json={"id": decision["id"], "queue": "priority"})
-    assert queue.status_code == 202
+    assert queue.status_code == 201
     for body, field, fragment in [
         ({"id": decision["id"], "topic": "sales"}, "topic", "account, billing, bug"),
         ({"id": decision["id"], "urgency": "HIGH"}, "urgency", "high, low, normal"),
@@ -348,11 +348,34 @@ def test_feedback_is_validated_against_the_model_and_queues(client) -> None:
         ({"id": decision["id"]}, "urgency", "at least one"),
         ({"id": "not an id!", "topic": "bug"}, "id", "pattern"),
         ({"topic": "bug"}, "id", "required"),
-        ({"id": decision["id"], "topic": "bug", "agent": "x"}, "agent", "Extra"),
+        ({"id": decision["id"], "topic": "bug", "extra": "x"}, "extra", "Extra"),
     ]:
         response = client.post("/v1/feedback", json=body)
         assert response.status_code == 422, body
         assert any(p["field"] == field and fragment in p["msg"] for p in response.json()["detail"])
+
+
+def test_the_same_feedback_twice_is_stored_once(client) -> None:
+    decision = client.post("/v1/triage", json=CRASH).json()
+    body = {"id": decision["id"], "topic": "bug", "agent": "sam"}
+    first = client.post("/v1/feedback", json=body)
+    again = client.post("/v1/feedback", json=body)
+    assert (first.status_code, first.json()["stored"]) == (201, True)
+    assert (again.status_code, again.json()["stored"]) == (200, False)
+
+
+def test_feedback_for_an_unknown_prediction_is_404(client) -> None:
+    response = client.post("/v1/feedback", json={"id": "0" * 32, "topic": "bug"})
+    assert response.status_code == 404
+    assert response.json()["detail"] == "id: no prediction '00000000000000000000000000000000'"
+
+
+def test_feedback_without_a_database_is_503(make_client) -> None:
+    client = make_client(database_url=None)
+    decision = client.post("/v1/triage", json=CRASH).json()
+    response = client.post("/v1/feedback", json={"id": decision["id"], "topic": "bug"})
+    assert response.status_code == 503
+    assert "TRIAGE_DATABASE_URL" in response.json()["detail"]
 
 
 class _AnyVersion:
@@ -365,7 +388,7 @@ ANY_VERSION = _AnyVersion()
 
 def test_token_protects_feedback_but_not_triage(make_client) -> None:
     client = make_client(api_token=TOKEN)
-    feedback = {"id": "0123abcd", "topic": "bug"}
+    feedback = {"id": client.post("/v1/triage", json=CRASH).json()["id"], "topic": "bug"}
     missing = client.post("/v1/feedback", json=feedback)
     assert missing.status_code == 401
     assert missing.json()["detail"] == "missing bearer token"
@@ -376,7 +399,7 @@ def test_token_protects_feedback_but_not_triage(make_client) -> None:
     assert wrong.status_code == 401
     assert wrong.json()["detail"] == "invalid bearer token"
     right = client.post("/v1/feedback", json=feedback, headers={"authorization": f"Bearer {TOKEN}"})
-    assert right.status_code == 202
+    assert right.status_code == 201
     assert client.post("/v1/triage", json=CRASH).status_code == 200
 
 

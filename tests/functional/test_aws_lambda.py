@@ -112,8 +112,10 @@ def test_every_endpoint_answers_through_lambda(aws_lambda, shared_datasets, kind
     assert (status, len(body["results"])) == (200, 3)
     status, body = _call(aws_lambda, kind, "POST", "/v1/triage", TICKET, query="explain=true")
     assert set(body["explanation"]) == {"urgency", "topic"}
-    status, _ = _call(aws_lambda, kind, "POST", "/v1/feedback", {"id": "abc123", "topic": "bug"})
-    assert status == 202
+    # no TRIAGE_DATABASE_URL in this function: feedback cannot be stored, and says so
+    status, body = _call(aws_lambda, kind, "POST", "/v1/feedback", {"id": "abc123", "topic": "bug"})
+    assert status == 503
+    assert "TRIAGE_DATABASE_URL" in body["detail"]
 
 
 @pytest.mark.parametrize("kind", HTTP_EVENTS)
