@@ -8,7 +8,9 @@ p99 <= 5 ms and no errors. Three measurements against the same server process:
   floor: the model's ~30 us plus HTTP parsing, validation, routing and JSON in and out. The same
   requests also go, in alternating blocks, to a second server logging at INFO (one JSON line
   per decision plus uvicorn's access line, to a file), which prices the logging; every other
-  measurement runs with ``TRIAGE_LOG_LEVEL=WARNING`` so that logging is not in it.
+  measurement runs with ``TRIAGE_LOG_LEVEL=WARNING`` so that logging is not in it. Both servers
+  write every decision to the prediction log (a fresh SQLite file each), as ``triage serve`` does
+  by default: its writer thread shares the worker's interpreter.
 - sustained: an open-loop load at a fixed rate. Send times are fixed in advance and latency is
   counted from the scheduled time, not from the actual send, so a slow answer that delays the
   next request on its connection is charged to that request too (no coordinated omission).
@@ -128,6 +130,8 @@ def serve(model: Path, log_level: str, directory: Path) -> Iterator[Server]:
     log, banner = directory / f"{log_level}.log", directory / f"{log_level}.err"
     command = [str(Path(sys.executable).with_name("triage")), "serve", "--model", str(model)]
     command += ["--host", "127.0.0.1", "--port", str(port)]
+    # The server as deployed: every decision goes to the prediction log (SQLite, a fresh file).
+    command += ["--db", f"sqlite:///{directory / f'{log_level}.db'}"]
     env = {**os.environ, "TRIAGE_LOG_LEVEL": log_level}
     with log.open("wb") as out, banner.open("wb") as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
