@@ -7,6 +7,8 @@
 ``GET /v1/model``          version, classes, thresholds, queues and routing rules
 ``GET /healthz``           the process is alive
 ``GET /readyz``            the model is loaded and verified (503 with the reason if not)
+``GET /metrics``           Prometheus counters
+``GET /dashboard``         the monitoring report and a form to try a ticket
 ``GET /docs``              OpenAPI documentation
 =========================  =================================================================
 
@@ -29,7 +31,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -233,6 +235,15 @@ async def feedback(body: FeedbackIn, service: ReadyDep, response: Response) -> F
     if not stored:
         response.status_code = 200  # the same feedback was already stored: nothing new
     return FeedbackOut(id=body.id, stored=stored, model_version=service.loaded.model.version)
+
+
+@_health.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(
+    service: ReadyDep,
+    days: Annotated[int, Query(ge=1, le=366, description="The report's window, in days.")] = 30,
+) -> HTMLResponse:
+    """The monitoring report (per-class quality, queues, drift, alerts) and a try-a-ticket form."""
+    return HTMLResponse(await run_in_threadpool(service.dashboard, days))
 
 
 @_health.get("/metrics", response_class=Response)

@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -376,6 +377,106 @@ def serve(
         log_config=None,  # records go to the JSON handler configure_logging installed
         timeout_graceful_shutdown=30,
     )
+
+
+DatabaseOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="TRIAGE_DATABASE_URL",
+        help="The prediction log (sqlite:///... or postgresql+psycopg://...).",
+    ),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(help="Only predictions since: 30d, 12h, 2w, or a date (2026-11-01); default all."),
+]
+
+
+def _since(text: str | None) -> datetime | None:
+    """``30d`` / ``12h`` / ``2w`` ago, or an ISO date or time (UTC unless it says otherwise)."""
+    if text is None:
+        return None
+    units = {"h": "hours", "d": "days", "w": "weeks"}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit in units and number.isdigit():
+        return datetime.now(UTC) - timedelta(**{units[unit]: int(number)})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"--since {text!r}: use 30d, 12h, 2w or a date such as 2026-11-01") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _open_store(url: str) -> Any:
+    from ticket_triage.store import Store
+
+    return Store.open(url)
+
+
+@app.command()
+def export(
+    database: DatabaseOption,
+    out_file: Annotated[Path, typer.Option("--out", help="CSV, JSONL or Parquet file to write.")],
+    since: SinceOption = None,
+) -> None:
+    """Write the tickets agents corrected or confirmed as training data (the data contract)."""
+    import pandas as pd
+
+    from ticket_triage.data import write_table
+
+    rows, no_text = _open_store(database).corrected_tickets(_since(since))
+    frame = pd.DataFrame(
+        rows, columns=None if rows else ["id", "subject", "body", "urgency", "topic"]
+    )
+    write_table(frame.fillna(""), out_file)
+    labelled = {head: int((frame[head] != "").sum()) for head in ("urgency", "topic")}
+    err.print(
+        f"{len(frame)} corrected or confirmed tickets -> {out_file} (urgency labels: "
+        f"{labelled['urgency']}, topic labels: {labelled['topic']})"
+        + (f"; {no_text} left out: their text was not stored" if no_text else ""),
+        highlight=False,
+    )
+
+
+@app.command()
+def monitor(
+    database: DatabaseOption,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.html and report.json.")],
+    model_dir: Annotated[
+        Path, typer.Option("--model", envvar="TRIAGE_MODEL_DIR", help="The served model.")
+    ] = DEFAULT_MODEL,
+    since: SinceOption = "30d",
+) -> None:
+    """Production report: per-class quality from feedback, queues, review rate, drift, alerts."""
+    from ticket_triage.monitor import build_report, write_report
+
+    start = _since(since)
+    if start is None:
+        raise _fail("--since is required for a report, e.g. 30d")
+    report = build_report(_open_store(database), model_dir, since=start)
+    path = write_report(report, out_dir)
+    alerts = report.get("alerts", [])
+    for alert in alerts:
+        err.print(f"[bold yellow]alert:[/] {alert['message']}", highlight=False)
+    err.print(f"{len(alerts)} alerts; report -> {path}", highlight=False)
+
+
+@app.command()
+def retune(
+    model_dir: Annotated[Path, typer.Argument(help="The model whose thresholds to re-pick.")],
+    database: DatabaseOption,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the new model version goes.")],
+    since: SinceOption = "30d",
+) -> None:
+    """Re-pick thresholds from recent feedback to meet the targets again (weights unchanged)."""
+    from ticket_triage.retune import retune as retune_thresholds
+
+    result = retune_thresholds(
+        model_dir, _open_store(database), since=_since(since), out_dir=out_dir
+    )
+    for line in result.summary().splitlines():
+        out.print(line, highlight=False)
 
 
 @app.command()

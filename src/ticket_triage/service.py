@@ -9,13 +9,14 @@ refuses to start a server that could not triage.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ticket_triage.errors import InvalidTicket, StoreUnavailable, TriageError, UnknownPrediction
@@ -38,6 +39,9 @@ from ticket_triage.settings import Settings
 __all__ = ["Rejected", "Service", "new_id"]
 
 logger = logging.getLogger(__name__)
+
+#: How long a rendered dashboard is reused: plotting the report takes about a second.
+DASHBOARD_TTL_SECONDS = 60.0
 
 
 class Rejected(ValueError):
@@ -82,6 +86,7 @@ class Service:
         self._loaded = loaded
         self.error = error
         self.listeners: list[Callable[[Sequence[TriageOut]], None]] = []
+        self._dashboard_cache: dict[int, tuple[float, str]] = {}
 
     @classmethod
     def start(cls, settings: Settings, *, background_writes: bool = True) -> Service:
@@ -299,6 +304,44 @@ class Service:
                 raise Rejected(
                     (field,), f"{value!r} is not one of: {', '.join(sorted(allowed[field]))}"
                 )
+
+    def dashboard(self, days: int) -> str:
+        """The ``/dashboard`` page: the monitoring report of the last ``days`` days (rendered at
+        most once a minute: the plots take a second) and the try-a-ticket form."""
+        from ticket_triage.dashboard import page
+
+        now = time.monotonic()
+        cached = self._dashboard_cache.get(days)
+        if cached is not None and now - cached[0] < DASHBOARD_TTL_SECONDS:
+            return cached[1]
+        recorder = self.loaded.recorder
+        report, note = None, f"The report covers the last {days} days of the prediction log."
+        if recorder is None:
+            note = "This service keeps no prediction log."
+        else:
+            from ticket_triage.monitor import build_report, report_html
+
+            # Plots need matplotlib, which the Lambda package leaves out: tables carry every
+            # number either way.
+            figures = importlib.util.find_spec("matplotlib") is not None
+            try:
+                recorder.flush()  # include the decisions still in the write buffer
+                since = datetime.now(UTC) - timedelta(days=days)
+                built = build_report(recorder.store, self.settings.model_dir, since=since)
+                report = report_html(built, figures=figures)
+            except StoreUnavailable:
+                note = "The database is unavailable: no report until it is back."
+        from ticket_triage.monitor import CSS
+
+        html = page(
+            report,
+            self.loaded.model.version,
+            token_field=self.settings.protect_triage,
+            note=note,
+            report_css=CSS,
+        )
+        self._dashboard_cache[days] = (now, html)
+        return html
 
     def describe(self) -> ModelOut:
         """What ``GET /v1/model`` shows: version, per-head classes and thresholds, rules."""

@@ -283,6 +283,36 @@ class Store:
             latest = {row["id"]: dict(row) for row in connection.execute(query).mappings()}
         return list(latest.values())
 
+    def corrected_tickets(self, since: datetime | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Tickets an agent corrected or confirmed, as rows of the data contract (``subject``,
+        ``body``, ``urgency``, ``topic``, metadata columns, and the prediction ``id``), and how
+        many were left out because their text was not stored (``TRIAGE_STORE_TEXT=none``).
+
+        Only the agent's labels are used: a head the agent did not label is left empty (the
+        next training ignores the row for that head), never filled with the model's own guess.
+        """
+        reserved = {"id", "subject", "body", "urgency", "topic"}
+        rows, no_text = [], 0
+        for row in self.feedback(since):
+            urgency, topic = row["final_urgency"] or "", row["final_topic"] or ""
+            if not (urgency or topic):
+                continue  # only the queue was corrected: no label to learn from
+            if row["subject"] is None and row["body"] is None:
+                no_text += 1
+                continue
+            metadata = {k: v for k, v in (row["metadata"] or {}).items() if k not in reserved}
+            rows.append(
+                {
+                    "id": row["id"],
+                    "subject": row["subject"] or "",
+                    "body": row["body"] or "",
+                    "urgency": urgency,
+                    "topic": topic,
+                    **metadata,
+                }
+            )
+        return rows, no_text
+
     def _insert(self, table: type[Base]) -> Any:
         dialect = self.engine.dialect.name
         if dialect == "postgresql":

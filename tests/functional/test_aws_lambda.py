@@ -195,3 +195,19 @@ def test_log_lines_are_json_with_the_request_id(aws_lambda, shared_datasets):
 def _call(module, kind, method, path, body=None, query=""):
     result = module.handler(http_event(kind, method, path, body, query=query), context())
     return result["statusCode"], json.loads(result["body"])
+
+
+def test_each_triage_prints_an_emf_line_of_counts(aws_lambda, shared_datasets, capsys):
+    capsys.readouterr()
+    event = http_event("api_gateway_http_v2", "POST", "/v1/triage/batch", {"tickets": [TICKET] * 3})
+    result = aws_lambda.handler(event, context())
+    decisions = json.loads(result["body"])["results"]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert len(lines) == 1
+    emf = lines[0]
+    metrics = emf["_aws"]["CloudWatchMetrics"][0]
+    assert metrics["Namespace"] == "ticket-triage"
+    assert emf["decisions"] == 3
+    assert emf[f"queue.{decisions[0]['queue']}"] == 3
+    assert emf[f"urgency.{decisions[0]['urgency']['label']}"] == 3
+    assert {m["Name"] for m in metrics["Metrics"]} <= set(emf)
