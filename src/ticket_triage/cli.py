@@ -365,6 +365,7 @@ def serve(
     err.print(
         f"ticket-triage {service.model_version} on {base}\n"
         f"  docs:  {base}/docs\n"
+        f"  dashboard: {base}/dashboard\n"
         f"  try:   curl -s {base}/v1/triage -H 'content-type: application/json' "
         f"-d '{example}'",
         highlight=False,
