@@ -32,7 +32,7 @@ import numpy as np
 
 from ticket_triage._report_figures import head_figures, pr_curve
 
-__all__ = ["HeadEval", "write_report"]
+__all__ = ["HeadEval", "html_page", "write_report"]
 
 # The PR curve used to live here; keep it importable under its old name (the tests use it).
 _pr_curve = pr_curve
@@ -172,26 +172,15 @@ def write_report(
 
     names = [head.name for head in heads] + [str(name) for name in extra]
     nav = " ".join(f'<a href="#head-{i}">{_esc(name)}</a>' for i, name in enumerate(names))
-    page = "\n".join(
+    page = html_page(
+        title,
+        _CSS,
         [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_esc(title)}</title>",
-            f"<style>{_CSS}</style>",
-            "</head>",
-            "<body>",
-            f"<h1>{_esc(title)}</h1>",
             _model_line(model),
             _data_line(metrics.get("data")),
             f"<nav>{nav}</nav>" if nav else "",
             *sections,
-            "</body>",
-            "</html>",
-            "",
-        ]
+        ],
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -363,3 +352,25 @@ def _per_class_table(metrics: Mapping[str, Any]) -> str:
         rows.append(f"<tr{marker}><td>{_esc(name)}</td>{cells}</tr>")
     rows.append("</table>")
     return "\n".join(rows)
+
+
+def html_page(title: str, css: str, body: Sequence[str]) -> str:
+    """A whole self-contained HTML page: the title as ``<title>`` and ``<h1>``, then ``body``."""
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_esc(title)}</title>",
+            f"<style>{css}</style>",
+            "</head>",
+            "<body>",
+            f"<h1>{_esc(title)}</h1>",
+            *body,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )

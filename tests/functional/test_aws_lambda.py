@@ -211,3 +211,30 @@ def test_each_triage_prints_an_emf_line_of_counts(aws_lambda, shared_datasets, c
     assert emf[f"queue.{decisions[0]['queue']}"] == 3
     assert emf[f"urgency.{decisions[0]['urgency']['label']}"] == 3
     assert {m["Name"] for m in metrics["Metrics"]} <= set(emf)
+
+
+def test_with_a_database_records_are_written_within_the_invoke(
+    aws_lambda, sample_model, tmp_path, shared_datasets
+):
+    # GIVEN a Lambda handler whose function has TRIAGE_DATABASE_URL set
+    from ticket_triage.api import create_app
+    from ticket_triage.service import Service
+    from ticket_triage.settings import Settings
+
+    settings = Settings(
+        model_dir=sample_model,
+        database_url=f"sqlite:///{tmp_path / 'log.db'}",
+        spool_path=tmp_path / "spool.jsonl",
+    )
+    service = Service.start(settings, background_writes=False)
+    handler = aws_lambda.make_handler(create_app(settings, service))
+    # WHEN a ticket is triaged
+    result = handler(http_event("api_gateway_http_v2", "POST", "/v1/triage", TICKET), context())
+    decision = json.loads(result["body"])
+    # THEN its record is already in the database when the invoke returns (nothing runs later)
+    store = service.loaded.recorder.store
+    assert store.has_prediction(decision["id"])
+    feedback = http_event("api_gateway_http_v2", "POST", "/v1/feedback",
+                          {"id": decision["id"], "topic": "billing"})  # fmt: skip
+    assert handler(feedback, context())["statusCode"] == 201
+    store.close()
