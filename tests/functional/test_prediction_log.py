@@ -123,3 +123,17 @@ def test_records_accepted_before_shutdown_are_written(make_client) -> None:
     store = _store(client)
     assert store.count(PredictionRow) == 25
     assert {row["id"] for row in store.predictions()} == set(ids)
+
+
+def test_feedback_round_trip_on_sqlite_and_postgresql(make_client, database_url) -> None:
+    client = make_client(database_url=database_url)
+    decision = client.post("/v1/triage", json=TICKET).json()
+    body = {"id": decision["id"], "urgency": "normal", "topic": "billing", "agent": "kim"}
+    assert client.post("/v1/feedback", json=body).status_code == 201
+    assert client.post("/v1/feedback", json=body).status_code == 200  # stored once
+    assert client.post("/v1/feedback", json={**body, "id": "f" * 32}).status_code == 404
+    store = _store(client)
+    (row,) = store.feedback()
+    assert (row["id"], row["final_topic"], row["agent"]) == (decision["id"], "billing", "kim")
+    assert store.count(FeedbackRow) == 1
+    store.close()
