@@ -173,7 +173,7 @@ def test_health_ready_and_docs(client) -> None:
     assert {"/v1/triage", "/v1/triage/batch", "/v1/feedback", "/v1/model", "/readyz"} <= set(paths)
 
 
-@pytest.mark.parametrize("damage", ["missing", "tampered"])
+@pytest.mark.parametrize("damage", ["missing", "tampered", "truncated"])
 def test_broken_artifact_is_not_ready_and_names_the_file(
     make_client, sample_model, tmp_path, damage
 ) -> None:
@@ -183,6 +183,9 @@ def test_broken_artifact_is_not_ready_and_names_the_file(
     shutil.copytree(sample_model, broken)
     if damage == "missing":
         (broken / "weights.npz").unlink()
+    elif damage == "truncated":
+        data = (broken / "weights.npz").read_bytes()
+        (broken / "weights.npz").write_bytes(data[: len(data) // 2])
     else:
         with (broken / "weights.npz").open("r+b") as handle:
             handle.seek(100)

@@ -22,6 +22,7 @@ from ticket_triage.logs import JsonFormatter
 from ticket_triage.settings import get_settings
 
 from ..conftest import ROOT
+from .test_api import CASES
 
 EVENTS = ROOT.parent / "shared" / "lambda_events"
 HTTP_EVENTS = ["api_gateway_rest_v1", "api_gateway_http_v2", "lambda_function_url"]
@@ -120,26 +121,35 @@ def test_every_endpoint_answers_through_lambda(aws_lambda, shared_datasets, kind
 
 @pytest.mark.parametrize("kind", HTTP_EVENTS)
 @pytest.mark.parametrize(
-    ("body", "status", "fragment"),
-    [
-        ({"body": ""}, 422, "no text"),
-        ({"body": "x", "extra": 1}, 422, "Extra inputs"),
-        (b'{"body": ', 422, "invalid JSON"),
-        (b'{"body": "\xff"}', 400, "UTF-8"),
-        ({"body": "z" * 200_000}, 413, "TRIAGE_MAX_BODY_BYTES"),
-    ],
-    ids=["empty", "unknown field", "invalid json", "invalid utf-8", "oversized"],
+    ("payload", "status", "field", "fragment"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
 )
-def test_bad_input_through_lambda_is_a_clear_4xx(
-    aws_lambda, shared_datasets, kind, body, status, fragment
+def test_the_bad_input_matrix_through_lambda(
+    aws_lambda, shared_datasets, kind, payload, status, field, fragment
 ):
+    """The API's bad-input matrix (tests/functional/test_api.py), through every event kind,
+    with the body as text and base64-encoded as API Gateway sends binary bodies."""
     for base64_body in (False, True):
-        event = http_event(kind, "POST", "/v1/triage", body, base64_body=base64_body)
-        result = aws_lambda.handler(event, context())
-        if not base64_body and isinstance(body, bytes) and b"\xff" in body:
+        if not base64_body and isinstance(payload, bytes) and b"\xff" in payload:
             continue  # a text body cannot carry invalid UTF-8; API Gateway base64-encodes it
+        event = http_event(kind, "POST", "/v1/triage", payload, base64_body=base64_body)
+        result = aws_lambda.handler(event, context())
         assert result["statusCode"] == status, result
-        assert fragment in result["body"]
+        detail = json.loads(result["body"])["detail"]
+        if field is None:
+            assert fragment in detail
+        else:
+            assert any(p["field"] == field and fragment in p["msg"] for p in detail), detail
+
+
+@pytest.mark.parametrize("kind", HTTP_EVENTS)
+def test_wrong_content_type_through_lambda(aws_lambda, shared_datasets, kind):
+    event = http_event(kind, "POST", "/v1/triage", {"body": "x"})
+    event["headers"] = {"content-type": "text/plain"}
+    event.pop("multiValueHeaders", None)
+    result = aws_lambda.handler(event, context())
+    assert result["statusCode"] == 415
 
 
 @pytest.mark.parametrize(
