@@ -41,6 +41,7 @@ from ticket_triage.metrics import CONTENT_TYPE_LATEST, Metrics
 from ticket_triage.schemas import (
     BatchIn,
     BatchOut,
+    ErrorOut,
     FeedbackIn,
     FeedbackOut,
     HealthOut,
@@ -163,10 +164,30 @@ Explain = Annotated[
 
 # -- routes ------------------------------------------------------------------------------------
 
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "model": ErrorOut}
+
+
+#: What the guard, the token and an unready model answer, documented on every route they reach.
+_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("The body is not valid UTF-8."),
+    401: _error("Missing or wrong bearer token (when one is configured)."),
+    413: _error("The body is over the configured size."),
+    415: _error("The content type is not JSON."),
+    503: _error("The model is not loaded (see /readyz), or the database is unavailable."),
+}
 _health = APIRouter(tags=["health"])
-_triage = APIRouter(prefix="/v1", tags=["triage"], dependencies=[Depends(_triage_token)])
-_feedback = APIRouter(prefix="/v1", tags=["feedback"], dependencies=[Depends(_token)])
-_model = APIRouter(prefix="/v1", tags=["model"])
+_triage = APIRouter(
+    prefix="/v1",
+    tags=["triage"],
+    dependencies=[Depends(_triage_token)],
+    responses=_BODY_ERRORS,
+)
+_feedback = APIRouter(
+    prefix="/v1", tags=["feedback"], dependencies=[Depends(_token)], responses=_BODY_ERRORS
+)
+_model = APIRouter(prefix="/v1", tags=["model"], responses={503: _BODY_ERRORS[503]})
 
 
 @_health.get("/", include_in_schema=False)
@@ -216,8 +237,8 @@ async def triage_batch(batch: BatchIn, service: ReadyDep, explain: Explain = Fal
     "/feedback",
     status_code=201,
     responses={
-        404: {"description": "No prediction has this id."},
-        503: {"description": "The database cannot take the write now; retry later."},
+        200: {"model": FeedbackOut, "description": "The same feedback was already stored."},
+        404: _error("No prediction has this id."),
     },
 )
 async def feedback(body: FeedbackIn, service: ReadyDep, response: Response) -> FeedbackOut:
@@ -320,7 +341,8 @@ class _Guard:
                 message["headers"] = [*message.get("headers", []), self.header]
             await send(message)
 
-        if scope["method"] not in {"POST", "PUT", "PATCH"}:
+        if scope["method"] != "POST" or not scope["path"].startswith("/v1/"):
+            # Only the JSON endpoints take a body; anything else is FastAPI's 404 or 405.
             await self.app(scope, receive, send_with_version)
             return
         headers = dict(scope["headers"])

@@ -15,6 +15,7 @@ __all__ = [
     "BatchIn",
     "BatchOut",
     "ContributionOut",
+    "ErrorOut",
     "ExplanationOut",
     "FeedbackIn",
     "FeedbackOut",
@@ -120,6 +121,12 @@ class FeedbackOut(BaseModel):
     id: str
     stored: bool
     model_version: str
+
+
+class ErrorOut(BaseModel):
+    """An error that is not about one field: what went wrong, in words."""
+
+    detail: str
 
 
 class HealthOut(BaseModel):
