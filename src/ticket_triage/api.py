@@ -101,7 +101,46 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(_Guard, settings=settings, service=service)
     app.add_middleware(_Timing, metrics=metrics)
+    schema_of = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The schema FastAPI derives, with each route's token requirement as configured and the
+        feedback labels this model knows."""
+        schema = _document_auth(schema_of(), settings)
+        if service.ready:
+            _document_labels(schema, service.feedback_labels())
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _document_auth(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Say in the schema which routes need the bearer token with *these* settings.
+
+    FastAPI lists the bearer scheme as required on every route that depends on it, but whether it
+    is depends on configuration: with no ``TRIAGE_API_TOKEN`` nothing needs it, and the triage
+    routes need it only with ``TRIAGE_PROTECT_TRIAGE``. Clients and fuzzers read this, so it must
+    not claim more than the service checks. Idempotent: FastAPI caches the schema it returns.
+    """
+    for path, operations in schema.get("paths", {}).items():
+        protected = settings.api_token is not None and (
+            path.startswith("/v1/feedback") or settings.protect_triage
+        )
+        for operation in operations.values():
+            if "security" in operation and not protected:
+                del operation["security"]
+                operation.get("responses", {}).pop("401", None)
+    return schema
+
+
+def _document_labels(schema: dict[str, Any], allowed: dict[str, list[str]]) -> None:
+    """List the allowed feedback labels as enums: they come from the loaded model and rules, so a
+    static schema cannot name them, and a client should not learn them from 422s."""
+    properties = schema["components"]["schemas"]["FeedbackIn"]["properties"]
+    for field, values in allowed.items():
+        if field in properties:
+            properties[field]["anyOf"][0]["enum"] = sorted(values)
 
 
 # -- dependencies ------------------------------------------------------------------------------

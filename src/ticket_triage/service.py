@@ -281,6 +281,11 @@ class Service:
             explanation=explanation,
         )
 
+    def feedback_labels(self) -> dict[str, list[str]]:
+        """Per feedback field, the values this model and these rules know (head classes, queues)."""
+        model, router = self.loaded.model, self.loaded.router
+        return {**{h: list(c) for h, c in model.head_classes.items()}, "queue": list(router.queues)}
+
     def check_feedback(self, feedback: FeedbackIn) -> None:
         """Validate an agent's labels against the model's classes and the router's queues.
 
@@ -290,8 +295,7 @@ class Service:
             No label is given, or one is not a class (queue) the service knows; the message
             lists the allowed values.
         """
-        model, router = self.loaded.model, self.loaded.router
-        allowed = {**{h: list(c) for h, c in model.head_classes.items()}, "queue": router.queues}
+        allowed = self.feedback_labels()
         given = {f: getattr(feedback, f) for f in ("urgency", "topic", "queue")}
         if all(value is None for value in given.values()):
             raise Rejected(("urgency",), "give at least one of urgency, topic or queue")

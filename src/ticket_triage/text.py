@@ -33,6 +33,8 @@ _URL = re.compile(r"(?:\b[a-z][a-z0-9+.\-]*://|\bwww\.)\S+")  # applied to lower
 # (legal in JSON as "\ud800", not in UTF-8: they crash mmh3 outright and cannot be encoded).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _NON_WORD = re.compile(r"[^\w.\-]+")
+# TOKEN_PATTERN allows "." and "-" only after the colon, so a key keeps word characters only.
+_NON_KEY = re.compile(r"\W+")
 
 
 def clean_text(text: str) -> str:
@@ -57,6 +59,11 @@ def clean_text(text: str) -> str:
     """
     # NFKC folds compatibility forms (full-width digits, ligatures) into their plain spelling.
     text = unicodedata.normalize("NFKC", text.lower()).lower()
+    # Rarely NFKC yields an upper-case letter (the Fraktur H becomes "H") whose lower-case form
+    # composes with a following combining mark ("h" + U+0331 is U+1E96): repeat until stable so
+    # that cleaning twice gives what cleaning once gave. ``is_normalized`` is a quick check.
+    while not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text).lower()
     # The substring checks skip a regex scan on the (usual) ticket without escapes or URLs: this
     # function runs on every request and dominates latency when it scans needlessly.
     if "\\" in text:
@@ -70,9 +77,10 @@ def clean_text(text: str) -> str:
 def metadata_tokens(metadata: Mapping[str, object] | None) -> list[str]:
     """Turn metadata into ``key:value`` tokens, such as ``product:billing`` or ``plan:pro``.
 
-    Keys and values are lower-cased and runs of anything but word characters, ``.`` and ``-``
-    become ``_`` so that each pair stays one token. Empty values are skipped: "unknown" is not a
-    feature. Keys are sorted so the output does not depend on the mapping's order.
+    Keys and values are lower-cased; in values runs of anything but word characters, ``.`` and
+    ``-`` become ``_``, in keys runs of anything but word characters do (``app.version`` becomes
+    ``app_version``), so that each pair stays one token. Empty values are skipped: "unknown" is
+    not a feature. Keys are sorted so the output does not depend on the mapping's order.
 
     Examples
     --------
@@ -86,15 +94,15 @@ def metadata_tokens(metadata: Mapping[str, object] | None) -> list[str]:
         value = metadata[key]
         if value is None:
             continue
-        name = _slug(str(key))
-        slug = _slug(str(value))
+        name = _slug(str(key), _NON_KEY)
+        slug = _slug(str(value), _NON_WORD)
         if name and slug:
             tokens.append(f"{name}:{slug}")
     return tokens
 
 
-def _slug(value: str) -> str:
-    return _NON_WORD.sub("_", clean_text(value)).strip("_")
+def _slug(value: str, outside: re.Pattern[str]) -> str:
+    return outside.sub("_", clean_text(value)).strip("_")
 
 
 def combine_fields(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -413,6 +414,53 @@ def test_protected_triage_needs_the_token(make_client) -> None:
     auth = {"authorization": f"Bearer {TOKEN}"}
     assert client.post("/v1/triage", json=CRASH, headers=auth).status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+def _secured(client: Any) -> dict[str, bool]:
+    """Per ``/v1`` route, whether the served OpenAPI schema says it needs the bearer token."""
+    paths = client.get("/openapi.json").json()["paths"]
+    return {
+        path: any("security" in operation for operation in operations.values())
+        for path, operations in paths.items()
+        if path.startswith("/v1")
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "protected"),
+    [
+        ({}, set()),
+        ({"api_token": TOKEN}, {"/v1/feedback"}),
+        (
+            {"api_token": TOKEN, "protect_triage": True},
+            {"/v1/feedback", "/v1/triage", "/v1/triage/batch"},
+        ),
+    ],
+)
+def test_the_schema_asks_for_the_token_only_where_it_is_checked(
+    make_client, overrides, protected
+) -> None:
+    """Clients and fuzzers read the schema: it must not call the token required where the
+    service does not check it, nor document a 401 there."""
+    client = make_client(**overrides)
+    secured = _secured(client)
+    assert {path for path, needs in secured.items() if needs} == protected
+    paths = client.get("/openapi.json").json()["paths"]
+    assert all(
+        ("401" in operation["responses"]) == (path in protected)
+        for path, operations in paths.items()
+        if path.startswith("/v1")
+        for operation in operations.values()
+    )
+
+
+def test_the_schema_lists_the_feedback_labels_of_the_loaded_model(client, model) -> None:
+    properties = client.get("/openapi.json").json()["components"]["schemas"]["FeedbackIn"]
+    properties = properties["properties"]
+    for head, classes in model.head_classes.items():
+        assert properties[head]["anyOf"][0]["enum"] == sorted(classes)
+    queues = client.get("/v1/model").json()["queues"]
+    assert properties["queue"]["anyOf"][0]["enum"] == sorted(queues)
 
 
 @pytest.mark.parametrize(

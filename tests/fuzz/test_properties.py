@@ -15,8 +15,7 @@ cleaned text. Added here:
 * the compiled scorer (``_featurize.score_text``) against numpy scores, which the unit tests
   compare only on the shared datasets.
 
-Two bugs found here are pinned by strict xfail tests, which fail loudly once the bug is fixed
-so that the matching restriction in the strategies can go:
+Two bugs found here are fixed, and their cases stay as plain regression tests:
 :func:`test_clean_text_is_idempotent_after_nfkc_case_folds` and
 :func:`test_metadata_keys_with_dots_or_dashes_stay_one_token`.
 """
@@ -77,17 +76,7 @@ AWKWARD = [
 ]
 
 
-def _folds_after_nfkc(character: str) -> bool:
-    """Whether NFKC turns this lower-case-stable character into an upper-case one (ℌ -> H,
-    ϒ -> Υ, ᴴ -> H): clean_text's second lower-casing then makes text that NFKC composes
-    further, so clean_text is not idempotent on it followed by a combining mark (bug, pinned by
-    :func:`test_clean_text_is_idempotent_after_nfkc_case_folds`)."""
-    folded = unicodedata.normalize("NFKC", character.lower())
-    return folded.lower() != folded
-
-
-_ANY_CHARACTER = st.characters() | st.characters(categories=["Cs"])  # the default has no Cs
-_CHARACTER = _ANY_CHARACTER.filter(lambda c: not _folds_after_nfkc(c))
+_CHARACTER = st.characters() | st.characters(categories=["Cs"])  # the default has no Cs
 _LONG_RUN = st.builds(lambda piece, n: piece * n, st.sampled_from(AWKWARD), st.integers(500, 5000))
 #: Text made of awkward fragments, random code points (surrogates included) and long runs.
 awkward_text = st.lists(
@@ -100,13 +89,6 @@ awkward_metadata = st.dictionaries(
     awkward_text | st.none() | st.integers() | st.floats(allow_nan=False) | st.booleans(),
     max_size=5,
 )
-
-
-def _without_dotted_keys(metadata: dict[Any, Any] | None) -> dict[Any, Any] | None:
-    """Metadata without the keys of the '.'/'-' bug."""
-    if metadata is None:
-        return None
-    return {k: v for k, v in metadata.items() if not set(clean_text(str(k))) & {".", "-"}}
 
 
 def _is_clean(text: str) -> bool:
@@ -146,44 +128,43 @@ def test_combine_fields_is_clean_fields_then_tokens(
     assert _is_clean(combined), ascii(combined)
 
 
-_KEY = st.text(_CHARACTER.filter(lambda c: c not in ".-"), min_size=1, max_size=12)
+_KEY = st.text(_CHARACTER | st.sampled_from(".-:"), min_size=1, max_size=12)
 
 
 @given(st.dictionaries(_KEY | awkward_text, awkward_text | st.none(), max_size=6))
 def test_metadata_tokens_are_single_order_free_tokens(metadata: dict[str, Any]) -> None:
     """Each pair is one ``key:value`` token, so the heads see ``plan:pro`` and not ``plan`` and
-    ``pro``; the dictionary's order does not matter. Keys whose cleaned form has ``.`` or ``-``
-    are left out: they are the bug in :func:`test_metadata_keys_with_dots_or_dashes_stay_one_token`.
-    """
-    metadata = _without_dotted_keys(metadata) or {}
+    ``pro``; the dictionary's order does not matter."""
     tokens = metadata_tokens(metadata)
     assert tokenize(" ".join(tokens)) == tokens
     assert metadata_tokens(dict(reversed(metadata.items()))) == tokens
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="bug: clean_text lower-cases after NFKC, and the lower-cased text can compose "
-    "further under NFKC, so a second pass changes it (docstring: 'twice gives the same')",
-)
 @pytest.mark.parametrize("text", ["\u210c\u0331", "\u1d34\u0331", "\u03d2\u0313", "\u03d4\u0301"])
 def test_clean_text_is_idempotent_after_nfkc_case_folds(text: str) -> None:
-    """ℌ̱ -> 'h' + U+0331 -> ẖ (U+1E96) on the second pass; ϒ̓ -> 'υ' + U+0313 -> ὐ (U+1F50)."""
+    """Found by Hypothesis: NFKC can give an upper-case letter whose lower-case form composes
+    with the next combining mark (ℌ̱ -> 'h' + U+0331 -> ẖ, ϒ̓ -> 'υ' + U+0313 -> ὐ), so one
+    NFKC-and-lower-case pass was not a fixed point."""
     once = clean_text(text)
     assert clean_text(once) == once
+    assert unicodedata.is_normalized("NFKC", once)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="bug: metadata_tokens keeps '.' and '-' in keys, but TOKEN_PATTERN allows them only "
-    "after the colon, so 'product-line:x' tokenizes as 'product' and 'line:x'",
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({"product-line": "x"}, ["product_line:x"]),
+        ({"app.version": "2.1"}, ["app_version:2.1"]),
+        ({".a": "b"}, ["a:b"]),
+    ],
 )
-@pytest.mark.parametrize("metadata", [{"product-line": "x"}, {"app.version": "2"}, {".a": "b"}])
-def test_metadata_keys_with_dots_or_dashes_stay_one_token(metadata: dict[str, str]) -> None:
-    """The docstring's promise: 'so that each pair stays one token'."""
+def test_metadata_keys_with_dots_or_dashes_stay_one_token(
+    metadata: dict[str, str], expected: list[str]
+) -> None:
+    """Found by Hypothesis: keys kept '.' and '-', which TOKEN_PATTERN allows only after the
+    colon, so 'product-line:x' tokenized as 'product' and 'line:x'."""
     tokens = metadata_tokens(metadata)
+    assert tokens == expected
     assert tokenize(" ".join(tokens)) == tokens
 
 

@@ -13,12 +13,15 @@ Generation is reproducible: a fixed seed, derandomized Hypothesis, no example da
 deadline, and at most :data:`MAX_EXAMPLES` generated cases per operation and test (the examples
 and coverage phases add their own, bounded, cases).
 
-Why the schema is loaded at import, with a stand-in app: the model is trained by the session
+Why the schemas are loaded at import, with stand-in apps: the model is trained by the session
 fixture ``sample_model`` after collection, but ``schemathesis.pytest.from_fixture`` (the lazy
-loader meant for that) fails on pytest 9.2, where ``Node._nodeid`` no longer exists. The OpenAPI
-document does not depend on the model, so it is built from an app whose service loads none, and
-:class:`_Deferred` forwards every request to the app a fixture builds later.
-:func:`test_the_fuzzed_schema_is_the_one_the_app_serves` checks the two documents are the same.
+loader meant for that) fails on pytest 9.2, where ``Node._nodeid`` no longer exists. Each service
+documents the token where its settings require it, so each is fuzzed with a document built from
+an app with the same settings whose service loads no model, and :class:`_Deferred` forwards every
+request to the app a fixture builds later. A loaded model adds only the feedback labels it knows
+as enums; fuzzing without them also sends labels it does not know.
+:func:`test_the_fuzzed_schema_is_the_one_the_app_serves` checks the documents are the same but
+for those enums.
 
 Where the app legitimately answers a status its schema leaves out, or refuses a schema-valid
 request by a rule the schema does not express, the exception is listed below
@@ -39,8 +42,6 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from schemathesis.checks import (
-    ignored_auth,
-    missing_required_header,
     positive_data_acceptance,
     status_code_conformance,
     unsupported_method,
@@ -103,18 +104,24 @@ class _Deferred:
         await self.target(scope, receive, send)
 
 
-def _openapi() -> dict[str, Any]:
-    """The OpenAPI document, from an app whose service loads no model (no I/O, no log line)."""
-    settings = Settings(model_dir=Path("schema-only"), database_url=None)
+def _openapi(**overrides: Any) -> dict[str, Any]:
+    """The OpenAPI document with these settings, from an app whose service loads no model (no
+    I/O, no log line)."""
+    settings = Settings(model_dir=Path("schema-only"), database_url=None, **overrides)
     return create_app(settings, Service(settings, None, "schema only")).openapi()
 
 
-OPENAPI = _openapi()
+OPENAPI = _openapi()  # the open and the unready service
+OPENAPI_PROTECTED = _openapi(api_token=TOKEN, protect_triage=True)
 OPEN, PROTECTED, UNREADY = _Deferred(), _Deferred(), _Deferred()
 
 
 def _schema(
-    app: _Deferred, mode: str, generation: dict[str, Any] | None = None, **options: Any
+    app: _Deferred,
+    mode: str,
+    generation: dict[str, Any] | None = None,
+    document: dict[str, Any] = OPENAPI,
+    **options: Any,
 ) -> Any:
     """The schema bound to ``app`` (as ``from_asgi`` binds it), generating ``mode`` data."""
     config = schemathesis.Config.from_dict(
@@ -130,13 +137,11 @@ def _schema(
             **options,
         }
     )
-    schema = schemathesis.openapi.from_dict(OPENAPI, config=config)
+    schema = schemathesis.openapi.from_dict(document, config=config)
     schema.app = app  # requests, and the checks' own probes, go to the app in process
     return schema
 
 
-# Without a token to check, fuzzing the Authorization header tests nothing.
-_NO_AUTH = {"with-security-parameters": False}
 # 503 is the unready service's answer, documented on /readyz; anywhere else it is a failure.
 _UNAVAILABLE = {"not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", "503"]}}
 # Operations that take a body or parameters: the others have nothing to make invalid.
@@ -147,11 +152,16 @@ _TAKES_INPUT = [
     if operation.get("parameters") or operation.get("requestBody")
 ]
 
-open_valid = _schema(OPEN, "positive", _NO_AUTH)
-open_invalid = _schema(OPEN, "negative", _NO_AUTH).include(name=_TAKES_INPUT)
-with_token = _schema(PROTECTED, "positive", auth={"openapi": {"HTTPBearer": {"bearer": TOKEN}}})
-without_token = _schema(PROTECTED, "all")
-unready = _schema(UNREADY, "all", _NO_AUTH, checks=_UNAVAILABLE)
+open_valid = _schema(OPEN, "positive")
+open_invalid = _schema(OPEN, "negative").include(name=_TAKES_INPUT)
+with_token = _schema(
+    PROTECTED,
+    "positive",
+    document=OPENAPI_PROTECTED,
+    auth={"openapi": {"HTTPBearer": {"bearer": TOKEN}}},
+)
+without_token = _schema(PROTECTED, "all", document=OPENAPI_PROTECTED)
+unready = _schema(UNREADY, "all", checks=_UNAVAILABLE)
 
 
 def _app(directory: Path, **settings: Any) -> Iterator[FastAPI]:
@@ -197,9 +207,7 @@ def unready_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
         yield app
 
 
-def _check(
-    case: schemathesis.Case, *, auth_enforced: bool = True, unavailable: bool = False
-) -> schemathesis.Response:
+def _check(case: schemathesis.Case, *, unavailable: bool = False) -> schemathesis.Response:
     """Call the app and run every schemathesis check on the response but the listed gaps."""
     response = case.call()
     # THEN no input, however invalid, crashes the service (only an unready one says 503)
@@ -220,11 +228,6 @@ def _check(
         BUSINESS_RULES.search(problem["msg"]) for problem in response.json()["detail"]
     ):
         excluded.append(positive_data_acceptance)
-    if not auth_enforced:
-        # Schema gap: triage and feedback declare HTTPBearer as required whatever the settings,
-        # but the service checks a token only when it has one (and on triage only with
-        # protect_triage), so "accepted without the token" is right for this service.
-        excluded += [ignored_auth, missing_required_header]
     if case.method != case.operation.method.upper() and response.status_code == 415:
         # App bug: the guard answers a non-JSON PUT/PATCH/POST with 415 before routing, so a
         # method the route does not allow gets 415 instead of 405.
@@ -238,7 +241,7 @@ def test_open_service_accepts_what_its_schema_allows(
     case: schemathesis.Case, open_app: FastAPI
 ) -> None:
     """Schema-valid requests: no 5xx, documented statuses and bodies, valid data accepted."""
-    _check(case, auth_enforced=False)
+    _check(case)
 
 
 @open_invalid.parametrize()
@@ -247,7 +250,7 @@ def test_open_service_rejects_what_its_schema_forbids(
 ) -> None:
     """Schema-violating requests (wrong types, missing or extra fields, bad JSON, other media
     types and methods): no 5xx, and a documented 4xx."""
-    _check(case, auth_enforced=False)
+    _check(case)
 
 
 @with_token.parametrize()
@@ -267,7 +270,7 @@ def test_protected_service_without_the_token(
 @unready.parametrize()
 def test_unready_service(case: schemathesis.Case, unready_app: FastAPI) -> None:
     """No model: health and metrics answer, model routes say 503 with the reason, no crash."""
-    _check(case, auth_enforced=False, unavailable=True)
+    _check(case, unavailable=True)
 
 
 def test_feedback_statuses_conform(open_app: FastAPI) -> None:
@@ -275,15 +278,15 @@ def test_feedback_statuses_conform(open_app: FastAPI) -> None:
     # GIVEN a decision the service made
     triage = open_valid["/v1/triage"]["POST"]
     ticket = {"subject": "Payment failed!!!", "body": "Card declined, error 402"}
-    decision = _check(triage.Case(body=ticket), auth_enforced=False)
+    decision = _check(triage.Case(body=ticket))
     feedback = open_valid["/v1/feedback"]["POST"]
     body = {"id": decision.json()["id"], "urgency": "high", "topic": "billing"}
     # WHEN an agent confirms it, twice, and corrects a decision that does not exist
     # THEN 201 (stored), 200 (already stored) and 404, each as documented or listed
-    assert _check(feedback.Case(body=body), auth_enforced=False).status_code == 201
-    assert _check(feedback.Case(body=body), auth_enforced=False).status_code == 200
+    assert _check(feedback.Case(body=body)).status_code == 201
+    assert _check(feedback.Case(body=body)).status_code == 200
     unknown = feedback.Case(body={**body, "id": "no-such-decision"})
-    assert _check(unknown, auth_enforced=False).status_code == 404
+    assert _check(unknown).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -299,12 +302,20 @@ def test_feedback_statuses_conform(open_app: FastAPI) -> None:
 def test_limits_conform(open_app: FastAPI, path: str, body: dict[str, Any], status: int) -> None:
     """The size limits, which generated data stays far below, answer as documented or listed."""
     case = open_valid[path]["POST"].Case(body=body)
-    assert _check(case, auth_enforced=False).status_code == status
+    assert _check(case).status_code == status
 
 
 def test_the_fuzzed_schema_is_the_one_the_app_serves(
     open_app: FastAPI, protected_app: FastAPI, unready_app: FastAPI
 ) -> None:
-    """The stand-in app's document is what every fuzzed service serves at /openapi.json."""
-    for app in (open_app, protected_app, unready_app):
-        assert TestClient(app).get("/openapi.json").json() == OPENAPI
+    """Each stand-in app's document is what its fuzzed service serves at /openapi.json, but for
+    the feedback labels a loaded model lists as enums."""
+    for app, document in (
+        (open_app, OPENAPI),
+        (protected_app, OPENAPI_PROTECTED),
+        (unready_app, OPENAPI),
+    ):
+        served = TestClient(app).get("/openapi.json").json()
+        for field in served["components"]["schemas"]["FeedbackIn"]["properties"].values():
+            field.get("anyOf", [{}])[0].pop("enum", None)
+        assert served == document
