@@ -92,6 +92,26 @@ class TrainConfig(BaseModel):
     min_support: int = Field(10, ge=1, description="Fewest predictions a threshold may rest on.")
     resample: bool = Field(False, description="Oversample minority classes to the largest one.")
     augment: bool = Field(False, description="Add perturbed copies of minority-class tickets.")
+    streaming: bool = Field(
+        False,
+        description="Train out of core (chunked reading, SGD): bounded memory for huge files.",
+    )
+    epochs: int = Field(5, ge=1, le=100, description="Streaming only: passes of SGD over the data.")
+    calibration_share: float = Field(
+        0.1,
+        gt=0.0,
+        lt=0.5,
+        description="Streaming only: share of rows kept for the calibrator and the thresholds.",
+    )
+    chunk_rows: int = Field(50_000, ge=100, description="Streaming only: rows read at a time.")
+
+    @model_validator(mode="after")
+    def _streaming_options(self) -> TrainConfig:
+        if self.streaming and (self.resample or self.augment or self.tokenizer == "spacy"):
+            raise ValueError("streaming supports neither resample, augment nor tokenizer 'spacy'")
+        if self.test_size + self.calibration_share >= 0.9:
+            raise ValueError("test_size + calibration_share must leave rows to train on")
+        return self
 
 
 def load_config(path: Path | None, **overrides: object) -> TrainConfig:

@@ -6,14 +6,22 @@ What happens, in order (``triage train DATA --out DIR``):
 2. Hold out ``test_size`` of the rows (stratified on the joint labels) for the report only.
 3. Hash 1-2-grams once (``HashingVectorizer(alternate_sign=False, norm=None)``) and weigh them with
    sublinear TF-IDF learned on the training rows: one matrix for every head.
-4. Per head: ``CalibratedClassifierCV(LinearSVC(class_weight="balanced"), ensemble=False)`` on
-   stratified folds: one linear model plus one calibrator (temperature scaling by default), not an
-   ensemble of five, so the artifact stays small. The same folds give out-of-fold probabilities,
-   on which the thresholds are tuned: the ``high`` urgency threshold for its precision target and
-   the per-class review thresholds. The held-out rows of step 2 are never used for tuning.
+4. Per head: ``LinearSVC(class_weight="balanced")`` on stratified folds gives out-of-fold
+   decision scores, computed once; a calibrator (temperature scaling by default) is fitted on them
+   and one final LinearSVC on all rows: what ``CalibratedClassifierCV(..., ensemble=False)`` does,
+   one linear model and not an ensemble of five, so the artifact stays small. The same scores,
+   calibrated, are the out-of-fold probabilities the thresholds are tuned on: the ``high`` urgency
+   threshold for its precision target and the per-class review thresholds. The held-out rows of
+   step 2 are never used for tuning. Six solver runs per head (five folds and the final fit).
 5. Write ``model.json`` + ``weights.npz``, load them back through the numpy inference core (the
    code that will serve), evaluate that on the held-out rows, write ``metrics.json`` and
    ``report.html``, seal the manifest, and move the finished directory into place.
+
+With ``--streaming`` (``streaming = true`` in a config file; never chosen automatically) steps
+1-4 run out of core instead, in bounded memory, for files too large for this path (100,000 long
+tickets take about 1 GB and two minutes here, a million would not fit the 10-minute, 4 GB budget;
+streaming trains a million in about three minutes within 1.4 GB: ``benchmarks/scale.py``). See
+:mod:`ticket_triage.stream_train`. Step 5 and the artifact are the same.
 
 Why LinearSVC and not LogisticRegression: on the shared datasets it is as accurate or better and
 15-40 times faster to fit on 2**20 hashed features (README, "How the defaults were chosen").
@@ -37,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.model_selection import (
@@ -64,10 +73,14 @@ __all__ = [
     "FittedModel",
     "TrainResult",
     "build_artifact",
+    "calibrated_from_scores",
+    "calibration_of",
     "combined_texts",
+    "feature_config",
     "fit",
     "split_rows",
     "train",
+    "tune_thresholds",
 ]
 
 Progress = Callable[[str], None]
@@ -188,7 +201,7 @@ def _folds(y: np.ndarray, groups: np.ndarray, config: TrainConfig) -> list[tuple
     return list(plain.split(rows, y))
 
 
-def _tune_thresholds(
+def tune_thresholds(
     name: str, classes: list[str], proba: np.ndarray, y_index: np.ndarray, config: TrainConfig
 ) -> tuple[dict[str, Any] | None, list[float | None]]:
     """The target threshold (if the head has a target) and the per-class review thresholds."""
@@ -259,15 +272,15 @@ def _fit_head(
     folds = _folds(y, groups, config)
     svm = LinearSVC(C=config.C, class_weight="balanced", random_state=config.seed)
     params = None if weights is None else {"sample_weight": weights}
-    estimator = CalibratedClassifierCV(
-        svm, method=config.calibration, cv=folds, ensemble=False
-    ).fit(matrix, y, **(params or {}))
     oof = cross_val_predict(svm, matrix, y, cv=folds, method="decision_function", params=params)
-    calibration = _calibration_of(estimator)
-    oof_proba = calibrate(oof.reshape(len(y), -1), calibration, len(classes))[original]
+    oof = oof.reshape(len(y), -1)
+    final = clone(svm).fit(matrix, y, **(params or {}))
+    estimator = calibrated_from_scores(final, oof, y, config.calibration, weights)
+    calibration = calibration_of(estimator)
+    oof_proba = calibrate(oof, calibration, len(classes))[original]
     y_index = np.searchsorted(classes, y[original])
 
-    target, review = _tune_thresholds(name, classes, oof_proba, y_index, config)
+    target, review = tune_thresholds(name, classes, oof_proba, y_index, config)
     return FittedHead(
         name=name,
         classes=classes,
@@ -280,7 +293,39 @@ def _fit_head(
     )
 
 
-def _calibration_of(estimator: CalibratedClassifierCV) -> Calibration:
+def calibrated_from_scores(
+    linear: Any,
+    scores: np.ndarray,
+    y: np.ndarray,
+    method: str,
+    sample_weight: np.ndarray | None = None,
+) -> CalibratedClassifierCV:
+    """``linear`` with a calibrator fitted on ``scores`` (out-of-fold decision values).
+
+    This is what ``CalibratedClassifierCV(linear, cv=folds, ensemble=False).fit`` builds, step for
+    step (the same out-of-fold scores, the same calibrator fit, so the same numbers), except that
+    the caller computes the scores once and reuses them for the thresholds: ``fit`` would compute
+    them a second time, five more solver runs per head (issue 5). The calibrator fit is
+    scikit-learn's own private ``_fit_calibrator`` (version pinned in ``uv.lock``); a parity test
+    checks the result against the numpy core.
+    """
+    from sklearn.calibration import _fit_calibrator
+
+    estimator = CalibratedClassifierCV(linear, method=method, ensemble=False)
+    estimator.classes_ = np.asarray(linear.classes_)
+    # Temperature scaling wants encoded labels, the per-class sigmoids the labels themselves.
+    target = np.searchsorted(estimator.classes_, y) if method == "temperature" else y
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=scores.dtype)
+    estimator.calibrated_classifiers_ = [
+        _fit_calibrator(
+            linear, scores, target, estimator.classes_, method, xp=np, sample_weight=weights
+        )
+    ]
+    estimator.n_features_in_ = linear.n_features_in_
+    return estimator
+
+
+def calibration_of(estimator: CalibratedClassifierCV) -> Calibration:
     """The calibrator's parameters, in the form the numpy core applies."""
     calibrators = estimator.calibrated_classifiers_[0].calibrators
     if estimator.method == "temperature":
@@ -289,6 +334,31 @@ def _calibration_of(estimator: CalibratedClassifierCV) -> Calibration:
         "sigmoid",
         a=tuple(float(c.a_) for c in calibrators),
         b=tuple(float(c.b_) for c in calibrators),
+    )
+
+
+def feature_config(config: TrainConfig) -> FeatureConfig:
+    """The featuriser the training options describe (the artifact records it)."""
+    return FeatureConfig(
+        n_features=config.n_features,
+        ngram_range=(1, config.ngram_max),
+        token_pattern=config.token_pattern,
+        sublinear_tf=config.sublinear_tf,
+        use_idf=config.use_idf,
+        tokenizer=config.tokenizer,
+    )
+
+
+def hasher_of(features: FeatureConfig) -> HashingVectorizer:
+    """The scikit-learn hasher of these features: raw counts (``norm=None``), the weighting
+    comes after; no lower-casing, :func:`~ticket_triage.text.clean_text` has done it."""
+    return HashingVectorizer(
+        n_features=features.n_features,
+        ngram_range=features.ngram_range,
+        token_pattern=features.token_pattern,
+        lowercase=False,
+        alternate_sign=False,
+        norm=None,
     )
 
 
@@ -311,23 +381,9 @@ def fit(
         Called with the name of each step as it starts.
     """
     step = progress or (lambda _: None)
-    features = FeatureConfig(
-        n_features=config.n_features,
-        ngram_range=(1, config.ngram_max),
-        token_pattern=config.token_pattern,
-        sublinear_tf=config.sublinear_tf,
-        use_idf=config.use_idf,
-        tokenizer=config.tokenizer,
-    )
+    features = feature_config(config)
     step("hashing n-grams")
-    hasher = HashingVectorizer(
-        n_features=features.n_features,
-        ngram_range=features.ngram_range,
-        token_pattern=features.token_pattern,
-        lowercase=False,
-        alternate_sign=False,
-        norm=None,
-    )
+    hasher = hasher_of(features)
     counts = hasher.transform(texts)
     document_frequency = np.bincount(counts.indices, minlength=features.n_features)
     seen = np.flatnonzero(document_frequency)
@@ -350,9 +406,11 @@ def fit(
             raise DataError(f"head {name!r}: no labelled rows left for training after the split")
         y = values[rows]
         _check_classes(name, y, config.cv_folds)
-        model.heads.append(
-            _fit_head(name, matrix[rows], [texts[i] for i in rows], y, model, config)
-        )
+        # Every row labelled (the usual case): the shared matrix itself, not a copy per head.
+        everything = len(rows) == matrix.shape[0]
+        head_matrix = matrix if everything else matrix[rows]
+        head_texts = texts if everything else [texts[i] for i in rows]
+        model.heads.append(_fit_head(name, head_matrix, head_texts, y, model, config))
     return model
 
 
@@ -421,11 +479,10 @@ def train(
         The file breaks the data contract or a head cannot be trained (one class, a class too
         small for the folds).
     """
-    from ticket_triage.evaluate import evaluate
-    from ticket_triage.report import write_report
-
     step = progress or (lambda _: None)
     check_target(out)
+    if config.streaming:
+        return _train_streaming(data, out, config, step)
     step("reading data")
     tickets = read_tickets(data, config.metadata)
     features = FeatureConfig(tokenizer=config.tokenizer)
@@ -455,19 +512,56 @@ def train(
         "metadata_columns": tickets.metadata_columns,
         "config": config.model_dump(mode="json", by_alias=True),
     }
+    held_out = Tickets(
+        path=data,
+        tickets=[tickets.tickets[i] for i in test_rows],
+        labels={head: [str(v) for v in values[test_rows]] for head, values in labels.items()},
+        metadata_columns=tickets.metadata_columns,
+        sha256=tickets.sha256,
+        n_dropped=0,
+    )
+    del tickets, texts  # the held-out rows are all that is still needed
+    return _publish(fitted, config, training, held_out, out, step)
+
+
+def _train_streaming(data: Path, out: Path, config: TrainConfig, step: Progress) -> TrainResult:
+    """:func:`train` out of core (``config.streaming``): see :mod:`ticket_triage.stream_train`."""
+    from ticket_triage.stream_train import fit_streaming, held_out_tickets
+
+    try:
+        fitted, streamed = fit_streaming(data, config, step)
+    except DataError as exc:
+        raise DataError(f"{data}: {exc}") from exc
+    training = {
+        "data": data.name,
+        "data_sha256": streamed.sha256,
+        "n_rows": streamed.n_rows,
+        "n_train": streamed.n_train,
+        "n_calibration": streamed.n_calibration,
+        "n_test": len(streamed.held_out),
+        "metadata_columns": streamed.metadata_columns,
+        "config": config.model_dump(mode="json", by_alias=True),
+    }
+    return _publish(fitted, config, training, held_out_tickets(data, streamed), out, step)
+
+
+def _publish(
+    fitted: FittedModel,
+    config: TrainConfig,
+    training: dict[str, Any],
+    held_out: Tickets,
+    out: Path,
+    step: Progress,
+) -> TrainResult:
+    """Write the artifact, evaluate it on ``held_out``, write the report, seal, move into place."""
+    from ticket_triage.evaluate import evaluate
+    from ticket_triage.report import write_report
+
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         model = build_artifact(fitted, config, training, staging)
         step("evaluating on held-out rows")
-        held_out = Tickets(
-            path=data,
-            tickets=[tickets.tickets[i] for i in test_rows],
-            labels={head: [str(v) for v in values[test_rows]] for head, values in labels.items()},
-            metadata_columns=tickets.metadata_columns,
-            sha256=tickets.sha256,
-            n_dropped=0,
-        )
         metrics, evals, warnings = evaluate(model, held_out, description="held-out split")
         step("writing report")
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
