@@ -12,7 +12,8 @@ SAMPLE := src/ticket_triage/data/sample_tickets.csv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test env lint audit lambda-package bench-latency bench-quality bench-http bench-lambda bench-soak clean
+.PHONY: run test env lint audit lambda-package bench bench-latency bench-quality bench-http \
+	bench-lambda bench-logger bench-scale bench-soak bench-env bench-compare clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -43,7 +44,8 @@ test: lint $(MODEL)/manifest.json
 	$(BIN)/python benchmarks/soak.py --model $(MODEL) --duration 120
 
 bench-soak: env $(MODEL)/manifest.json
-	$(BIN)/python benchmarks/soak.py --model $(MODEL) --duration $(or $(SOAK_SECONDS),900)
+	$(BIN)/python benchmarks/soak.py --model $(MODEL) --duration $(or $(SOAK_SECONDS),900) \
+		--results $(RESULTS)
 
 # The AWS Lambda zip (deploy/template.yaml points at it): locked manylinux wheels for the
 # template's Python, the handler's modules and the model; fails beyond Lambda's size limits.
@@ -55,21 +57,55 @@ lambda-package: env $(MODEL)/manifest.json
 # part of `make test`; run it wherever those are reachable.
 audit: env
 	mkdir -p build
-	$(UV) export --frozen --all-extras --all-groups --no-emit-project --format requirements.txt \
+	$(UV) export --frozen --all-extras --all-groups --no-group bench --no-emit-project \
+		--format requirements.txt \
 		--quiet -o build/requirements-all.txt
 	$(BIN)/pip-audit --disable-pip --requirement build/requirements-all.txt --strict
 
+# Benchmarks: each target reruns one section of BENCHMARKS.md (its results go to
+# benchmarks/results/, its plots to docs/benchmarks/); `make bench` runs them all and rebuilds
+# BENCHMARKS.md (benchmarks/assemble.py). Nothing here is part of `make test`.
+RESULTS := benchmarks/results
+FIGURES := docs/benchmarks
+
+bench: env bench-env $(MODEL)/manifest.json
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory bench-compare bench-scale bench-quality bench-latency \
+		bench-http bench-lambda bench-logger && \
+	$(MAKE) --no-print-directory bench-soak SOAK_SECONDS=120 && \
+	$(BIN)/python benchmarks/assemble.py && \
+	echo "make bench: $$(( $$(date +%s) - start )) s"
+
 bench-latency: env $(MODEL)/manifest.json
-	$(BIN)/python benchmarks/inference_latency.py --model $(MODEL)
+	$(BIN)/python benchmarks/inference_latency.py --model $(MODEL) --n 1000 --results $(RESULTS)
 
 bench-quality: env
-	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/quality.py --results $(RESULTS)
 
 bench-http: env $(MODEL)/manifest.json
-	$(BIN)/python benchmarks/http_latency.py --model $(MODEL)
+	$(BIN)/python benchmarks/http_latency.py --model $(MODEL) --results $(RESULTS)
 
 bench-lambda: env $(MODEL)/manifest.json
-	$(BIN)/python benchmarks/lambda_latency.py --model $(MODEL)
+	$(BIN)/python benchmarks/lambda_latency.py --model $(MODEL) --runs 9 --requests 3000 \
+		--results $(RESULTS)
+
+bench-logger: env
+	$(BIN)/python benchmarks/logger_cost.py --runs 9 --results $(RESULTS)
+
+bench-scale: env
+	$(BIN)/python benchmarks/scale.py --plot $(FIGURES)/scale_training.png --results $(RESULTS)
+
+# The alternatives benchmarks/compare.py measures ticket-triage against (fastText; MiniLM on the
+# CPU build of PyTorch) come from the lock's `bench` group, into their own venv: `make test`
+# syncs .venv exactly and would remove them, and none of it belongs in the runtime or Lambda.
+bench-env: $(UV)
+	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) sync --frozen --all-extras --group bench \
+		--python $(PYTHON) --reinstall-package ticket-triage
+
+# Every system on every shared dataset, in one run; most of its time is the naive pipelines'
+# L-BFGS fits on 2**20 features and MiniLM's embeddings.
+bench-compare: bench-env
+	.venv-bench/bin/python benchmarks/compare.py --plots $(FIGURES) --results $(RESULTS)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) models build .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench $(TOOLS) models build .pytest_cache .ruff_cache

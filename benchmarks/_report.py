@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -30,3 +33,27 @@ def versions(packages: Iterable[str]) -> str:
 def verdict(met: bool) -> str:
     """How a target is reported."""
     return "met" if met else "NOT met"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of an issue, as measured: what BENCHMARKS.md's summary table lists."""
+
+    target: str
+    measured: str
+    met: bool
+
+
+def publish(results: Path | None, name: str, markdown: str, targets: Sequence[Target] = ()) -> None:
+    """Keep a run's section for ``benchmarks/assemble.py``, which rebuilds BENCHMARKS.md.
+
+    ``<results>/<name>.md`` is the section's measured part (tables and the sentences that carry
+    numbers); ``<results>/<name>.json`` its targets and date, for the summary at the top. A
+    script that is not rerun keeps its last files, which carry their own date and command.
+    """
+    if results is None:
+        return
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{name}.md").write_text(markdown.rstrip() + "\n")
+    record = {"date": f"{datetime.now(UTC):%Y-%m-%d}", "targets": [asdict(t) for t in targets]}
+    (results / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")

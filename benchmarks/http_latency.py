@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from _report import machine, verdict, versions
+from _report import Target, machine, publish, verdict, versions
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "src" / "ticket_triage" / "data" / "sample_tickets.csv"
@@ -337,6 +337,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="sustained seconds")
     parser.add_argument("--peak-duration", type=int, default=15, help="wrk seconds")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--results", type=Path, help="keep the section here for assemble.py")
     args = parser.parse_args()
 
     by_size = request_bodies()
@@ -401,6 +402,19 @@ def main() -> None:
     ]
     text = "\n".join(lines)
     print(text)
+    publish(
+        args.results,
+        "http",
+        text,
+        [
+            Target(
+                f"HTTP: {args.rate:.0f} requests/s sustained, p99 <= {TARGET_P99_MS:g} ms, "
+                "0 errors",
+                f"p99 {_ms(lat.p99)}, {lat.errors} errors",
+                met,
+            )
+        ],
+    )
     if args.json:
         results = {
             "command": command,

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _report import verdict
+from _report import Target, publish, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -138,6 +138,7 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, default=2000, help="tickets per dataset")
     parser.add_argument("--markdown", type=Path, help="also write the table here")
+    parser.add_argument("--results", type=Path, help="keep the section here for assemble.py")
     args = parser.parse_args()
 
     from ticket_triage.features import Featurizer
@@ -160,6 +161,8 @@ def main() -> None:
         "naive sklearn p50 | p99 | speed-up (p50) | p50 <= 50 us | p99 <= 250 us |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|:---:|",
     ]
+    p50s: dict[str, float] = {}
+    p99s: dict[str, float] = {}
     for name, path in DATASETS.items():
         if not path.is_file():
             print(f"skipping {name}: {path} not found")
@@ -170,6 +173,7 @@ def main() -> None:
         p50, p99 = np.percentile(ours, [50, 99])
         y50, y99 = np.percentile(python, [50, 99])
         n50, n99 = np.percentile(theirs, [50, 99])
+        p50s[name], p99s[name] = p50, p99
         lines.append(
             f"| {name} | {tokens:.0f} | {p50:.0f} us | {p99:.0f} us | {y50:.0f} us | {y99:.0f} us "
             f"| {n50 / 1000:.2f} ms | "
@@ -182,6 +186,19 @@ def main() -> None:
     )
     text = "\n".join(lines)
     print(text)
+    publish(
+        args.results,
+        "latency",
+        text,
+        [
+            Target(
+                f"one ticket, both heads, p{q} <= {limit:g} us",
+                ", ".join(f"{values[name]:.0f} us ({name.split(' ')[0]})" for name in values),
+                max(values.values(), default=float("inf")) <= limit,
+            )
+            for q, values, limit in ((50, p50s, TARGET_P50_US), (99, p99s, TARGET_P99_US))
+        ],
+    )
     if args.markdown:
         args.markdown.write_text(text + "\n")
 

@@ -17,7 +17,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
+
+from _report import machine, publish, versions
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = "3.37.0"
@@ -53,6 +56,7 @@ def main() -> None:
     """Measure and print a markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--results", type=Path, help="keep the section here for assemble.py")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as target:
         subprocess.run(
@@ -65,12 +69,21 @@ def main() -> None:
         for _ in range(args.runs):
             powertools.append(_time(POWERTOOLS, target))
             stdlib.append(_time(STDLIB, target))
-    print(f"aws-lambda-powertools {VERSION}, {args.runs} fresh interpreters each, alternating\n")
-    print("| logger | added to the package | import + set-up, median |")
-    print("|---|---:|---:|")
     megabytes, median = size / 1024 / 1024, statistics.median(powertools)
-    print(f"| Powertools `Logger` | {megabytes:.1f} MB | {median:.1f} ms |")
-    print(f"| stdlib JSON (`ticket_triage.logs`) | 0 MB | {statistics.median(stdlib):.1f} ms |")
+    text = "\n".join(
+        [
+            f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}; {versions(['fastapi'])}, "
+            f"aws-lambda-powertools {VERSION}; `python benchmarks/logger_cost.py --runs "
+            f"{args.runs}` ({args.runs} fresh interpreters each, alternating).",
+            "",
+            "| logger | added to the package | import + set-up, median |",
+            "|---|---:|---:|",
+            f"| Powertools `Logger` | {megabytes:.1f} MB | {median:.1f} ms |",
+            f"| stdlib JSON (`ticket_triage.logs`) | 0 MB | {statistics.median(stdlib):.1f} ms |",
+        ]
+    )
+    print(text)
+    publish(args.results, "logger", text)
 
 
 if __name__ == "__main__":

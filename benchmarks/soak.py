@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from _report import machine, verdict, versions
+from _report import Target, machine, publish, verdict, versions
 from http_latency import ROOT, Latency, free_port, interleaved, request_bodies, wait_ready
 
 JSON = "application/json"
@@ -472,6 +472,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="requests/s, open loop")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--results", type=Path, help="keep the section here for assemble.py")
     args = parser.parse_args()
 
     tickets = [body for _, body in interleaved(request_bodies())]
@@ -565,6 +566,26 @@ def main() -> None:
     if tally.errors:
         lines += ["", "Errors: " + ", ".join(f"{n} x {r}" for r, n in tally.errors.most_common())]
     print("\n".join(lines))
+    soak = f"soak, {args.duration:g} s at {args.rate:g} requests/s"
+    publish(
+        args.results,
+        "soak",
+        "\n".join(lines),
+        [
+            Target(f"{soak}: 0 errors", str(errors), checks["errors"]),
+            Target(f"{soak}: 0 records lost", records, checks["records lost"]),
+            Target(
+                f"{soak}: 0 feedback lost",
+                str(accepted - kept.feedback_rows),
+                checks["feedback lost"],
+            ),
+            Target(
+                f"{soak}: resident memory growth < {RSS_TARGET_PERCENT:g}%",
+                f"{rss.growth_percent:+.1f}%",
+                checks["RSS growth"],
+            ),
+        ],
+    )
 
     failed = [name for name, ok in checks.items() if not ok]
     if args.json:
