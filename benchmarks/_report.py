@@ -55,5 +55,7 @@ def publish(results: Path | None, name: str, markdown: str, targets: Sequence[Ta
         return
     results.mkdir(parents=True, exist_ok=True)
     (results / f"{name}.md").write_text(markdown.rstrip() + "\n")
-    record = {"date": f"{datetime.now(UTC):%Y-%m-%d}", "targets": [asdict(t) for t in targets]}
+    # ``met`` is often a numpy bool, which json cannot write.
+    rows = [{**asdict(t), "met": bool(t.met)} for t in targets]
+    record = {"date": f"{datetime.now(UTC):%Y-%m-%d}", "targets": rows}
     (results / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +44,12 @@ def test_sections_and_targets_come_from_the_published_results(tmp_path: Path) ->
 def test_a_section_without_results_names_the_command(tmp_path: Path) -> None:
     with pytest.raises(MissingResult, match=r"no results for: scale \(run `make bench`"):
         assemble("{{targets}}\n{{scale}}\n", tmp_path)
+
+
+def test_a_numpy_verdict_is_published_as_json(tmp_path: Path) -> None:
+    """Scripts compare numpy numbers, so ``met`` is often ``numpy.bool_``."""
+    publish(tmp_path, "latency", "text", [Target("p50", "12 us", np.float64(12) <= 50)])
+    assert json.loads((tmp_path / "latency.json").read_text())["targets"][0]["met"] is True
 
 
 def test_publish_without_a_results_folder_writes_nothing(tmp_path: Path) -> None:
