@@ -23,7 +23,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 import warnings
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _report import Target, publish, verdict
+from _report import Target, machine, publish, verdict, versions
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -152,9 +151,9 @@ def main() -> None:
     python_model.featurize = Featurizer(python_model.features, compiled=False)
     pipelines, fit_seconds = naive_pipelines(args.train_data)
     lines = [
-        f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, "
-        f"{platform.python_implementation()} {platform.python_version()}, model {model.version}; "
-        f"`python benchmarks/inference_latency.py --model {args.model}` "
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}; "
+        f"{versions(['numpy', 'mmh3', 'scikit-learn'])}; model {model.version}; "
+        f"`python benchmarks/inference_latency.py --model {args.model} --n {args.n}` "
         f"({args.n} tickets per dataset, 3 alternating rounds).",
         "",
         "| tickets | mean tokens | ticket-triage p50 | p99 | pure-Python path p50 | p99 | "
