@@ -47,17 +47,14 @@ from ticket_triage.config import TrainConfig
 from ticket_triage.data import DEFAULT_METADATA, LABEL_COLUMNS, Tickets
 from ticket_triage.errors import DataError
 from ticket_triage.features import FeatureConfig, Featurizer
-from ticket_triage.model import calibrate
 from ticket_triage.train import (
-    FittedHead,
     FittedModel,
     Progress,
     calibrated_from_scores,
-    calibration_of,
     combined_texts,
     feature_config,
     hasher_of,
-    tune_thresholds,
+    tuned_head,
 )
 
 __all__ = ["StreamedData", "file_sha256", "fit_streaming", "held_out_tickets", "read_chunks"]
@@ -336,22 +333,7 @@ def fit_streaming(
         linear = models[name]
         scores = linear.decision_function(calibration_matrix[rows]).reshape(len(rows), -1)
         estimator = calibrated_from_scores(linear, scores, y[rows], config.calibration)
-        calibration = calibration_of(estimator)
-        proba = calibrate(scores, calibration, len(classes))
-        y_index = np.searchsorted(classes, y[rows])
-        target, review = tune_thresholds(name, classes, proba, y_index, config)
-        fitted.heads.append(
-            FittedHead(
-                name=name,
-                classes=classes,
-                estimator=estimator,
-                calibration=calibration,
-                target=target,
-                review_thresholds=review,
-                oof_proba=proba,
-                oof_true=y_index,
-            )
-        )
+        fitted.heads.append(tuned_head(name, classes, estimator, scores, y[rows], config))
     return fitted, streamed
 
 

@@ -81,6 +81,7 @@ __all__ = [
     "split_rows",
     "train",
     "tune_thresholds",
+    "tuned_head",
 ]
 
 Progress = Callable[[str], None]
@@ -276,11 +277,24 @@ def _fit_head(
     oof = oof.reshape(len(y), -1)
     final = clone(svm).fit(matrix, y, **(params or {}))
     estimator = calibrated_from_scores(final, oof, y, config.calibration, weights)
-    calibration = calibration_of(estimator)
-    oof_proba = calibrate(oof, calibration, len(classes))[original]
-    y_index = np.searchsorted(classes, y[original])
+    # Thresholds are tuned on the real tickets only, never on augmented copies.
+    return tuned_head(name, classes, estimator, oof[original], y[original], config)
 
-    target, review = tune_thresholds(name, classes, oof_proba, y_index, config)
+
+def tuned_head(
+    name: str,
+    classes: list[str],
+    estimator: CalibratedClassifierCV,
+    scores: np.ndarray,
+    y: np.ndarray,
+    config: TrainConfig,
+) -> FittedHead:
+    """A fitted head whose thresholds are tuned on held-out ``scores`` and true labels ``y``
+    (out-of-fold scores in memory, the calibration share when streaming)."""
+    calibration = calibration_of(estimator)
+    proba = calibrate(scores, calibration, len(classes))
+    y_index = np.searchsorted(classes, y)
+    target, review = tune_thresholds(name, classes, proba, y_index, config)
     return FittedHead(
         name=name,
         classes=classes,
@@ -288,7 +302,7 @@ def _fit_head(
         calibration=calibration,
         target=target,
         review_thresholds=review,
-        oof_proba=oof_proba,
+        oof_proba=proba,
         oof_true=y_index,
     )
 
