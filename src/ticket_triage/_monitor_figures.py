@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ticket_triage._report_figures import _colors, _label, _new_axes, _png_data_uri
+from ticket_triage._report_figures import (
+    _colors,
+    _label,
+    _new_axes,
+    _png_data_uri,
+    finish_reliability,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -222,11 +228,5 @@ def _reliability_figure(name: str, calibration: Mapping[str, Any]) -> Figure:
         color="#2680c2",
         label="agreement with agents",
     )
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel("top-class confidence", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.grid(alpha=0.3)
-    ax.set_title(f"Reliability: {_label(name)} (n={n}, ECE {calibration['ece']:.3f})", fontsize=9)
-    ax.legend(fontsize=6, loc="upper left")
+    finish_reliability(ax, f"Reliability: {_label(name)} (n={n}, ECE {calibration['ece']:.3f})")
     return fig

@@ -375,12 +375,17 @@ def _reliability_figure(head: HeadEval) -> Figure:
         linewidth=1.3,
         label="accuracy",
     )
+    ax.set_ylabel("accuracy / share of tickets", fontsize=8)
+    finish_reliability(ax, f"Reliability: {_label(head.name)} (n={n})")
+    return fig
+
+
+def finish_reliability(ax: Axes, title: str) -> None:
+    """The frame every reliability diagram shares (training report and monitoring report)."""
     ax.set_xlim(0.0, 1.0)
     ax.set_ylim(0.0, 1.05)
     ax.set_xlabel("top-class confidence", fontsize=8)
-    ax.set_ylabel("accuracy / share of tickets", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
-    ax.set_title(f"Reliability: {_label(head.name)} (n={n})", fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=6, loc="upper left")
-    return fig
