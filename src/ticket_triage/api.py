@@ -105,8 +105,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
     def openapi() -> dict[str, Any]:
         """The schema FastAPI derives, with each route's token requirement as configured and the
-        feedback labels this model knows."""
-        schema = _document_auth(schema_of(), settings)
+        feedback labels this model knows; built once, as FastAPI's own is (the settings and the
+        model do not change in a running process)."""
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = _document_auth(schema_of(), settings)  # schema_of caches it on the app
         if service.ready:
             _document_labels(schema, service.feedback_labels())
         return schema
@@ -121,7 +124,7 @@ def _document_auth(schema: dict[str, Any], settings: Settings) -> dict[str, Any]
     FastAPI lists the bearer scheme as required on every route that depends on it, but whether it
     is depends on configuration: with no ``TRIAGE_API_TOKEN`` nothing needs it, and the triage
     routes need it only with ``TRIAGE_PROTECT_TRIAGE``. Clients and fuzzers read this, so it must
-    not claim more than the service checks. Idempotent: FastAPI caches the schema it returns.
+    not claim more than the service checks.
     """
     for path, operations in schema.get("paths", {}).items():
         protected = settings.api_token is not None and (
