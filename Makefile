@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL ?= models/default
-SAMPLE := src/ticket_triage/data/sample_tickets.csv
+SAMPLE := src/ticket_triage/sample/tickets.csv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -20,8 +20,8 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
 # The project itself is reinstalled on every sync so that a change to the C featuriser
-# (src/ticket_triage/_featurize.c) is compiled again.
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock src/ticket_triage/_featurize.c
+# (src/ticket_triage/core/_featurize.c) is compiled again.
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock src/ticket_triage/core/_featurize.c
 	$(UV) sync --frozen --all-extras --python $(PYTHON) --reinstall-package ticket-triage
 	touch $@
 

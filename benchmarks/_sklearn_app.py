@@ -64,5 +64,5 @@ def create_app(model_dir: Path) -> FastAPI:
     return app
 
 
-#: The Lambda entry point, built at import like ``ticket_triage.aws_lambda.handler``.
+#: The Lambda entry point, built at import like ``ticket_triage.serving.aws_lambda.handler``.
 handler = Mangum(create_app(Path(os.environ["SKLEARN_BASELINE_DIR"])), lifespan="off")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ticket_triage.text import combine_fields
+from ticket_triage.core.text import combine_fields
 
 Ticket = dict[str, Any]
 Labels = dict[str, np.ndarray]  # per head, one label per ticket
@@ -121,9 +121,9 @@ class TicketTriage(System):
         self.model: Any = None
 
     def fit(self, tickets: Sequence[Ticket], labels: Labels, validation: Any = None) -> None:
-        from ticket_triage.config import TrainConfig
-        from ticket_triage.features import FeatureConfig
-        from ticket_triage.train import build_artifact, combined_texts, fit
+        from ticket_triage.core.features import FeatureConfig
+        from ticket_triage.training.config import TrainConfig
+        from ticket_triage.training.train import build_artifact, combined_texts, fit
 
         config = TrainConfig()  # the shipped defaults, as `triage train` uses them
         texts = combined_texts(tickets, FeatureConfig(tokenizer=config.tokenizer))
@@ -150,7 +150,7 @@ class TicketTriage(System):
 
     def cold_start_script(self, directory: Path) -> str:
         return (
-            "from ticket_triage.model import TriageModel\n"
+            "from ticket_triage.core.model import TriageModel\n"
             f"model = TriageModel.load({str(directory)!r})\n"
             "model.triage({'subject': 'Payment failed', 'body': 'Card declined, error 402'})\n"
         )
@@ -334,7 +334,7 @@ class FastText(System):
         return out
 
     def fit(self, tickets: Sequence[Ticket], labels: Labels, validation: Any = None) -> None:
-        from ticket_triage.evaluate import per_class_scores
+        from ticket_triage.training.evaluate import per_class_scores
 
         texts = [text_of(t) for t in tickets]
         for head, y in labels.items():
@@ -427,7 +427,7 @@ class MiniLM(System):
     def fit(self, tickets: Sequence[Ticket], labels: Labels, validation: Any = None) -> None:
         from sklearn.linear_model import LogisticRegression
 
-        from ticket_triage.evaluate import per_class_scores
+        from ticket_triage.training.evaluate import per_class_scores
 
         vectors = self._cached([text_of(t) for t in tickets])
 

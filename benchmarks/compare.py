@@ -61,10 +61,10 @@ from _compare_report import PROTOCOL, dataset_tables, nlbse_table, plots, versio
 from _report import machine, publish
 from _systems import SYSTEMS, Naive, System, Ticket, missing
 from quality import SHARED, _subset
-from ticket_triage.data import Tickets, read_tickets
-from ticket_triage.evaluate import expected_calibration_error, per_class_scores
-from ticket_triage.thresholds import target_threshold
-from ticket_triage.train import split_rows
+from ticket_triage.core.thresholds import target_threshold
+from ticket_triage.training.data import Tickets, read_tickets
+from ticket_triage.training.evaluate import expected_calibration_error, per_class_scores
+from ticket_triage.training.train import split_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("support_tickets_sample", "github_issues_nlbse24", "bitext_customer_support")

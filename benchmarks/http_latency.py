@@ -57,7 +57,7 @@ import numpy as np
 from _report import Target, machine, publish, verdict, versions
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "src" / "ticket_triage" / "data" / "sample_tickets.csv"
+SAMPLE = ROOT / "src" / "ticket_triage" / "sample" / "tickets.csv"
 PATH = "/v1/triage"
 HEADERS = {"Content-Type": "application/json"}
 TARGET_P99_MS = 5.0
@@ -83,7 +83,7 @@ class Latency:
 
 def request_bodies(n: int = 300) -> dict[str, list[bytes]]:
     """``n`` tickets spread over the sample file, as JSON bodies, split into length tertiles."""
-    from ticket_triage.data import read_tickets
+    from ticket_triage.training.data import read_tickets
 
     tickets = read_tickets(SAMPLE, require_labels=False).tickets
     tickets = sorted(

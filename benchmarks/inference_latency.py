@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 DATASETS = {
     "bitext (short requests)": SHARED / "bitext_customer_support" / "tickets.csv",
-    "sample (project's own)": ROOT / "src" / "ticket_triage" / "data" / "sample_tickets.csv",
+    "sample (project's own)": ROOT / "src" / "ticket_triage" / "sample" / "tickets.csv",
     "support_tickets_sample (EN/DE emails)": SHARED / "support_tickets_sample" / "tickets.csv",
 }
 TARGET_P50_US, TARGET_P99_US = 50.0, 250.0
@@ -52,8 +52,8 @@ def naive_pipelines(data: Path) -> tuple[dict[str, object], float]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from ticket_triage.data import read_tickets
-    from ticket_triage.text import combine_fields
+    from ticket_triage.core.text import combine_fields
+    from ticket_triage.training.data import read_tickets
 
     tickets = read_tickets(data)
     tickets = replace(
@@ -84,7 +84,7 @@ def naive_pipelines(data: Path) -> tuple[dict[str, object], float]:
 
 def load_tickets(path: Path, n: int) -> list[dict[str, object]]:
     """Up to ``n`` tickets of a file, spread over it (not just its first rows)."""
-    from ticket_triage.data import read_tickets
+    from ticket_triage.training.data import read_tickets
 
     tickets = read_tickets(path, require_labels=False).tickets
     step = max(1, len(tickets) // n)
@@ -99,7 +99,7 @@ def measure(
     rounds: int = 3,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-ticket timings in microseconds over alternating blocks: (ours, pure Python, naive)."""
-    from ticket_triage.text import combine_fields
+    from ticket_triage.core.text import combine_fields
 
     def naive(ticket: dict[str, object]) -> None:
         text = combine_fields(ticket["subject"], ticket["body"], ticket["metadata"])
@@ -140,9 +140,9 @@ def main() -> None:
     parser.add_argument("--results", type=Path, help="keep the section here for assemble.py")
     args = parser.parse_args()
 
-    from ticket_triage.features import Featurizer
-    from ticket_triage.model import TriageModel
-    from ticket_triage.text import tokenize
+    from ticket_triage.core.features import Featurizer
+    from ticket_triage.core.model import TriageModel
+    from ticket_triage.core.text import tokenize
 
     model = TriageModel.load(args.model)
     if not model.featurize.compiled:

@@ -1,7 +1,7 @@
 """The Lambda handler: warm invoke latency in-process, and cold init in fresh interpreters, each
 beside a comparable FastAPI + Mangum app that predicts with scikit-learn.
 
-Targets of the serving issue: a warm invoke of ``ticket_triage.aws_lambda.handler`` with an
+Targets of the serving issue: a warm invoke of ``ticket_triage.serving.aws_lambda.handler`` with an
 HTTP API (v2) event carrying a ticket, p99 <= 1 ms; cold init (the handler module imported, the
 model loaded and verified, the app built) median <= 300 ms.
 
@@ -59,7 +59,7 @@ from _report import Target, machine, publish, verdict, versions
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = Path(__file__).resolve().parent
 EVENTS = ROOT.parent / "shared" / "lambda_events"
-SAMPLE = ROOT / "src" / "ticket_triage" / "data" / "sample_tickets.csv"
+SAMPLE = ROOT / "src" / "ticket_triage" / "sample" / "tickets.csv"
 KINDS = {"HTTP API v2": "api_gateway_http_v2", "REST v1": "api_gateway_rest_v1"}
 TARGET_INVOKE_P99_MS, TARGET_INIT_MS = 1.0, 300.0
 WARMUP = 200
@@ -76,7 +76,9 @@ class App:
     deps: str
 
 
-OURS = App("ticket-triage", "ticket_triage.aws_lambda", "fastapi, mangum, numpy, pydantic_settings")
+OURS = App(
+    "ticket-triage", "ticket_triage.serving.aws_lambda", "fastapi, mangum, numpy, pydantic_settings"
+)
 BUILDER = ROOT / "deploy" / "build_lambda.py"
 PACKAGES = ("fastapi", "mangum", "pydantic", "numpy", "scikit-learn", "ticket-triage")
 BASELINE = App(
@@ -110,7 +112,7 @@ print(json.dumps({{
 
 def tickets(n: int = 300) -> list[dict[str, Any]]:
     """``n`` tickets spread over the sample file, as API request bodies."""
-    from ticket_triage.data import read_tickets
+    from ticket_triage.training.data import read_tickets
 
     rows = read_tickets(SAMPLE, require_labels=False).tickets
     return rows[:: max(1, len(rows) // n)][:n]
@@ -145,7 +147,7 @@ def fit_baseline(directory: Path, rows: int) -> float:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from ticket_triage.data import read_tickets
+    from ticket_triage.training.data import read_tickets
 
     data = read_tickets(SAMPLE)
     step = max(1, len(data.tickets) // rows)
@@ -232,8 +234,8 @@ def cold_starts(
 PACKAGE_INVOKE = """\
 import json, sys, time, types
 sys.path.insert(0, {package!r})
-import ticket_triage.aws_lambda as app
-from ticket_triage.features import COMPILED
+import ticket_triage.serving.aws_lambda as app
+from ticket_triage.core.features import COMPILED
 events = [json.loads(line) for line in sys.stdin]
 context = types.SimpleNamespace(aws_request_id="benchmark")
 times = []

@@ -4,9 +4,9 @@
 
 Installs aws-lambda-powertools (with uv, into a temporary folder: it is not a dependency), then in
 fresh interpreters that have already imported FastAPI and pydantic (as the handler has), times
-``from aws_lambda_powertools import Logger; Logger(service=...)`` against the standard-library
-JSON logging ``ticket_triage.logs.configure_logging`` sets up, alternating the two. Prints the
-unpacked size and the median extra milliseconds. The result decided ``ticket_triage.logs``.
+``from aws_lambda_powertools import Logger; Logger(service=...)`` against the standard-library JSON
+logging ``ticket_triage.serving.logs.configure_logging`` sets up, alternating the two. Prints the
+unpacked size and the median extra milliseconds. The result decided ``ticket_triage.serving.logs``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ start = time.perf_counter()
 print((time.perf_counter() - start) * 1000)
 """
 POWERTOOLS = "from aws_lambda_powertools import Logger\nLogger(service='triage')"
-STDLIB = "from ticket_triage.logs import configure_logging\nconfigure_logging('INFO')"
+STDLIB = "from ticket_triage.serving.logs import configure_logging\nconfigure_logging('INFO')"
 
 
 def _uv() -> str:
@@ -79,7 +79,8 @@ def main() -> None:
             "| logger | added to the package | import + set-up, median |",
             "|---|---:|---:|",
             f"| Powertools `Logger` | {megabytes:.1f} MB | {median:.1f} ms |",
-            f"| stdlib JSON (`ticket_triage.logs`) | 0 MB | {statistics.median(stdlib):.1f} ms |",
+            f"| stdlib JSON (`ticket_triage.serving.logs`) | 0 MB "
+            f"| {statistics.median(stdlib):.1f} ms |",
         ]
     )
     print(text)

@@ -37,10 +37,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
 from _report import Target, machine, publish, verdict, versions
-from ticket_triage.config import TrainConfig
-from ticket_triage.data import Tickets, read_tickets
-from ticket_triage.evaluate import evaluate
-from ticket_triage.train import build_artifact, combined_texts, fit, split_rows, train
+from ticket_triage.training.config import TrainConfig
+from ticket_triage.training.data import Tickets, read_tickets
+from ticket_triage.training.evaluate import evaluate
+from ticket_triage.training.train import build_artifact, combined_texts, fit, split_rows, train
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -73,7 +73,7 @@ def _splits(metadata: list[str] | None = None) -> dict[str, tuple[Tickets, Ticke
 
 def ours(train: Tickets, test: Tickets, config: TrainConfig) -> tuple[dict[str, Any], float, int]:
     """Fit on ``train``, score ``test`` through the numpy core; metrics, fit seconds, bytes."""
-    from ticket_triage.features import FeatureConfig
+    from ticket_triage.core.features import FeatureConfig
 
     texts = combined_texts(train.tickets, FeatureConfig(tokenizer=config.tokenizer))
     labels = {h: np.array(v, dtype=object) for h, v in train.labels.items()}
@@ -217,7 +217,7 @@ def linear_models(splits: dict[str, tuple[Tickets, Tickets]]) -> list[str]:
     """LinearSVC vs LogisticRegression on the same shared TF-IDF features: F1 and fit time."""
     from sklearn.linear_model import LogisticRegression
 
-    from ticket_triage.features import FeatureConfig
+    from ticket_triage.core.features import FeatureConfig
 
     lines = [
         "| head | LinearSVC macro-F1 | fit | LogisticRegression macro-F1 | fit |",

@@ -15,7 +15,7 @@ Training is the real ``triage train`` command in a subprocess. Its peak RSS is
 ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` read by a fresh wrapper process whose only
 child is that command, so the figure is the training process's own high-water mark (not this
 script's, not an earlier run's). Sizes at or above ``--streaming-from`` are trained with
-``--streaming`` (out of core, :mod:`ticket_triage.stream_train`); smaller ones in memory, the
+``--streaming`` (out of core, :mod:`ticket_triage.training.streaming`); smaller ones in memory, the
 default. Scoring is ``triage predict --timings`` on ``--predict-rows`` rows with the model of
 the largest size, one scoring process per core (the command's default): end to end (wall time of
 the command, start-up, reading and writing the files included) and scoring only (the command's

@@ -4,14 +4,18 @@
 
 1. ``deploy/requirements.txt`` is exported from ``uv.lock`` with the ``lambda`` extra only (numpy,
    mmh3, FastAPI, pydantic-settings, Mangum and what they need; no scikit-learn, scipy or pandas),
-   pinned with hashes.
+   pinned with hashes; the file names itself by its path in the repository, so an export from an
+   unchanged lock leaves it byte for byte as committed (a test checks it is current).
 2. Those exact wheels are installed for the Lambda platform: manylinux x86_64 binaries for the
    Python version the SAM template names (``Runtime: python3.X`` in ``deploy/template.yaml``),
    never built from source.
-3. The ``ticket_triage`` modules the handler imports (found by following its imports, so a new
-   module cannot be forgotten) are copied as source, with a minimal ``dist-info`` so the package
-   knows its version. The optional C featuriser is left out: it is compiled for this machine's
-   interpreter, not the runtime's, and the pure-Python path gives the same features.
+3. The ``ticket_triage`` modules the handler imports (found by following its imports through the
+   package's subpackages, relative imports and imports inside functions included, so a new module
+   cannot be forgotten) are copied as source at their place in the tree, with every package's
+   ``__init__.py`` on the way, and a minimal ``dist-info`` so the package knows its version. The
+   handler is the one ``deploy/template.yaml`` names. The optional C featuriser is left out: it is
+   compiled for this machine's interpreter, not the runtime's, and the pure-Python path gives the
+   same features.
 4. The model is verified (checksums) and copied to ``model/``; the handler reads it from
    ``TRIAGE_MODEL_DIR=/var/task/model``.
 5. The zip is written deterministically (sorted, fixed timestamps). The build fails if the zip is
@@ -39,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "src" / "ticket_triage"
 TEMPLATE = ROOT / "deploy" / "template.yaml"
 REQUIREMENTS = ROOT / "deploy" / "requirements.txt"
-ENTRY = "ticket_triage.aws_lambda"
+ENTRY = "ticket_triage.serving.aws_lambda"
 ZIP_LIMIT = 50 * 1024 * 1024
 UNPACKED_LIMIT = 250 * 1024 * 1024
 PLATFORM = "x86_64-manylinux_2_34"  # Amazon Linux 2023 (glibc 2.34), the python3.12+ runtimes
@@ -47,8 +51,8 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 sys.path.insert(0, str(ROOT / "src"))
 from ticket_triage import __version__  # noqa: E402
-from ticket_triage.artifact import read_artifact  # noqa: E402
-from ticket_triage.errors import TriageError  # noqa: E402
+from ticket_triage.core.artifact import read_artifact  # noqa: E402
+from ticket_triage.core.errors import TriageError  # noqa: E402
 
 
 class BuildError(Exception):
@@ -63,6 +67,14 @@ def template_python() -> str:
     return found[0]
 
 
+def template_handler() -> str:
+    """The module of the handler the SAM template names, e.g. ``ticket_triage.aws_lambda``."""
+    found = re.findall(r"^\s*Handler:\s*(ticket_triage[\w.]*)\.\w+\s*$", TEMPLATE.read_text(), re.M)
+    if len(found) != 1:
+        raise BuildError(f"{TEMPLATE}: expected one `Handler: ticket_triage...`, found {found}")
+    return found[0]
+
+
 def find_uv() -> str:
     """uv, which the Makefile installs into .tools (or any uv on PATH, or $UV)."""
     for candidate in (os.environ.get("UV"), str(ROOT / ".tools" / "bin" / "uv"), "uv"):
@@ -73,9 +85,12 @@ def find_uv() -> str:
 
 def export_requirements(uv: str) -> None:
     """``deploy/requirements.txt`` from the lock: the ``lambda`` extra, hashes, no dev tools."""
+    # A path relative to ROOT: uv writes it into the file's header, which must not name this
+    # machine's checkout (the file is committed, and `make test` builds the package).
     subprocess.run(
         [uv, "export", "--frozen", "--no-dev", "--extra", "lambda", "--no-emit-project",
-         "--format", "requirements.txt", "--quiet", "--output-file", str(REQUIREMENTS)],
+         "--format", "requirements.txt", "--quiet",
+         "--output-file", str(REQUIREMENTS.relative_to(ROOT))],
         cwd=ROOT, check=True,
     )  # fmt: skip
 
@@ -90,52 +105,87 @@ def install_wheels(uv: str, target: Path, python_version: str, platform: str) ->
     )  # fmt: skip
 
 
-def handler_modules() -> list[str]:
-    """The ``ticket_triage`` modules reachable from the handler (imports at any depth)."""
+def module_file(name: str) -> Path | None:
+    """The source file of a ``ticket_triage`` module or package, or None if it has none (the
+    compiled featuriser, or a name that is not a module, such as an imported function)."""
+    base = SOURCE.joinpath(*name.split(".")[1:])
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    if base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    return None
+
+
+def _imported(path: Path, name: str) -> list[str]:
+    """The ``ticket_triage`` modules that ``path`` (module ``name``) imports, at any depth of its
+    code: ``import a.b``, ``from a import b`` (``a.b`` when it is a module) and relative imports."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            found.append(base)
+            found += [f"{base}.{alias.name}" for alias in node.names]
+    return [n for n in found if n == "ticket_triage" or n.startswith("ticket_triage.")]
+
+
+def handler_modules(entry: str) -> list[str]:
+    """The ``ticket_triage`` modules reachable from the handler module ``entry``, with every
+    package on the way to each (Python runs a package's ``__init__`` before its modules).
+
+    Raises
+    ------
+    BuildError
+        The entry module does not exist.
+    """
+    if module_file(entry) is None:
+        raise BuildError(f"{entry}: no such module in {SOURCE}")
     seen: set[str] = set()
-    todo = [ENTRY, "ticket_triage"]
+    todo = [entry]
     while todo:
         name = todo.pop()
-        if name in seen:
-            continue
+        path = module_file(name)
+        if name in seen or path is None:
+            continue  # a name imported from a module, or the optional C extension
         seen.add(name)
-        module = "__init__" if name == "ticket_triage" else name.split(".", 1)[1]
-        path = SOURCE / f"{module}.py"
-        if not path.exists() and (SOURCE / f"{module}.c").exists():
-            seen.discard(name)  # the optional C extension: left out (see the docstring)
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            else:
-                continue
-            todo += [n for n in names if n.startswith("ticket_triage.") and n.count(".") == 1]
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        todo += _imported(path, name)
     return sorted(seen)
 
 
-def copy_code(target: Path) -> None:
-    """The handler's modules as source, plus a dist-info so ``__version__`` is right."""
-    package = target / "ticket_triage"
-    package.mkdir()
-    modules = handler_modules()
+def copy_code(target: Path, entry: str) -> list[str]:
+    """The handler's modules as source, plus a dist-info so ``__version__`` is right; returns the
+    modules copied."""
+    modules = handler_modules(entry)
     for name in modules:
-        module = "__init__" if name == "ticket_triage" else name.split(".", 1)[1]
-        shutil.copy2(SOURCE / f"{module}.py", package / f"{module}.py")
-    shutil.copy2(SOURCE / "py.typed", package / "py.typed")
+        source = module_file(name)
+        if source is None:  # handler_modules only keeps modules with a file
+            raise BuildError(f"{name}: no source file")
+        destination = target / source.relative_to(SOURCE.parent)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination)
+    shutil.copy2(SOURCE / "py.typed", target / "ticket_triage" / "py.typed")
     # The store's Alembic scripts are files, not imports: they go wherever the store goes.
-    if "ticket_triage.store" in modules:
+    if "ticket_triage.production.store" in modules:
+        migrations = SOURCE / "production" / "migrations"
         shutil.copytree(
-            SOURCE / "migrations",
-            package / "migrations",
+            migrations,
+            target / migrations.relative_to(SOURCE.parent),
             ignore=shutil.ignore_patterns("__pycache__"),
+            dirs_exist_ok=True,
         )
     info = target / f"ticket_triage-{__version__}.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(
         f"Metadata-Version: 2.4\nName: ticket-triage\nVersion: {__version__}\n"
     )
+    return modules
 
 
 def copy_model(model: Path, target: Path) -> str:
@@ -180,7 +230,7 @@ def build(model: Path, out: Path, python_version: str, platform: str) -> tuple[i
         # it if present: ~65 ms of cold start for a module nothing here uses. Absent, the check
         # is simply False.
         shutil.rmtree(tree / "pydantic" / "v1")
-        copy_code(tree)
+        copy_code(tree, template_handler())
         version = copy_model(model, tree)
         zipped, unpacked = write_zip(tree, out)
     mb = 1024 * 1024

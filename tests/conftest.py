@@ -24,15 +24,14 @@ def shared_datasets() -> Path:
 @pytest.fixture(scope="session")
 def sample_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained once per test run on the first 1,200 bundled sample tickets (~2 s)."""
-    from importlib.resources import files
-
     import pandas as pd
 
-    from ticket_triage.config import TrainConfig
-    from ticket_triage.train import train
+    from ticket_triage.sample import SAMPLE_TICKETS
+    from ticket_triage.training.config import TrainConfig
+    from ticket_triage.training.train import train
 
     directory = tmp_path_factory.mktemp("sample_model")
-    sample = pd.read_csv(str(files("ticket_triage") / "data" / "sample_tickets.csv"), dtype=str)
+    sample = pd.read_csv(str(SAMPLE_TICKETS), dtype=str)
     data = directory / "tickets.csv"
     sample.iloc[:1200].to_csv(data, index=False)
     train(data, directory / "model", TrainConfig())

@@ -1,7 +1,7 @@
 """ticket-triage: route support tickets by urgency and topic with small, calibrated linear heads.
 
-The inference core is :class:`ticket_triage.model.TriageModel` (numpy only); training lives in
-:mod:`ticket_triage.train` and needs the ``train`` extra.
+The inference core is :class:`ticket_triage.core.model.TriageModel` (numpy only); training lives in
+:mod:`ticket_triage.training.train` and needs the ``train`` extra.
 """
 
 # The one place the version is written (pyproject.toml reads it). A literal, not

@@ -24,11 +24,11 @@ PROBE = r"""
 import json, sys
 package = sys.argv[1]
 sys.path.insert(0, package)
-import ticket_triage.aws_lambda as aws_lambda
+import ticket_triage.aws_lambda as aws_lambda  # the handler deploy/template.yaml names
 assert aws_lambda.__file__.startswith(package), aws_lambda.__file__
 heavy = [m for m in ("sklearn", "scipy", "pandas", "sqlalchemy", "psycopg") if m in sys.modules]
 results = [aws_lambda.handler(json.loads(line), None) for line in sys.stdin]
-from ticket_triage import features
+from ticket_triage.core import features
 print(json.dumps({"results": results, "heavy": heavy, "compiled": features.COMPILED,
                   "paths": [p for p in sys.path if "site-packages" in p]}))
 """

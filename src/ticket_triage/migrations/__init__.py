@@ -1,1 +1,0 @@
-"""Alembic migrations of the prediction store (see ticket_triage.store)."""

@@ -1,0 +1,1 @@
+"""The production loop: prediction log, feedback, monitoring and re-tuning."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the prediction store (see ticket_triage.production.store)."""

@@ -1,0 +1,342 @@
+"""The prediction log and agents' feedback (SQLAlchemy 2; SQLite by default, PostgreSQL in
+production), the data monitoring, re-tuning and the next training run learn from.
+
+Two tables, created and upgraded by Alembic migrations (``ticket_triage/migrations``) when a
+:class:`Store` opens:
+
+- ``predictions``: one row per decision, keyed by the decision ``id``: time, model version, per
+  head label, confidence and probabilities, queue and rule, ``needs_review``, latency, the share
+  of the ticket's hashed features the model never saw in training (input drift), metadata, and
+  the subject and body **redacted** (``TRIAGE_STORE_TEXT=redacted``, see
+  :mod:`ticket_triage.production.redact`) or not at all (``none``).
+- ``feedback``: an agent's final urgency / topic / queue for a prediction, who and when. A
+  fingerprint of (prediction, labels, agent) is unique, so the same feedback sent twice is
+  stored once.
+
+Every write is idempotent (``INSERT ... ON CONFLICT DO NOTHING``): a batch retried after a
+failure, or a spooled record flushed twice, never makes a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ticket_triage.core.errors import (
+    ConfigError,
+    RecordRejected,
+    StoreUnavailable,
+    UnknownPrediction,
+)
+
+__all__ = [
+    "Base",
+    "FeedbackRecord",
+    "FeedbackRow",
+    "PredictionRow",
+    "Store",
+]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the store's tables."""
+
+
+class PredictionRow(Base):
+    """One triage decision."""
+
+    __tablename__ = "predictions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    model_version: Mapped[str] = mapped_column(String(64), index=True)
+    urgency: Mapped[str | None] = mapped_column(String(64))
+    urgency_confidence: Mapped[float | None] = mapped_column(Float)
+    topic: Mapped[str | None] = mapped_column(String(64))
+    topic_confidence: Mapped[float | None] = mapped_column(Float)
+    probabilities: Mapped[dict[str, dict[str, float]]] = mapped_column(JSON)
+    queue: Mapped[str] = mapped_column(String(128), index=True)
+    queue_rule: Mapped[str] = mapped_column(String(128))
+    needs_review: Mapped[bool] = mapped_column(Boolean)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    unseen_share: Mapped[float] = mapped_column(Float)
+    meta: Mapped[dict[str, str]] = mapped_column("metadata", JSON)
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+
+
+class FeedbackRow(Base):
+    """An agent's final labels for one prediction."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    prediction_id: Mapped[str] = mapped_column(String(32), ForeignKey("predictions.id"), index=True)
+    urgency: Mapped[str | None] = mapped_column(String(64))
+    topic: Mapped[str | None] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(128))
+    agent: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """Feedback as received, before it is stored."""
+
+    prediction_id: str
+    urgency: str | None
+    topic: str | None
+    queue: str | None
+    agent: str | None
+    created_at: datetime
+
+    @property
+    def fingerprint(self) -> str:
+        """Same prediction, same labels, same agent: the same feedback."""
+        parts = (self.prediction_id, self.urgency, self.topic, self.queue, self.agent)
+        return hashlib.sha256("\x1f".join(p or "" for p in parts).encode()).hexdigest()
+
+
+class Store:
+    """A database holding the prediction log and feedback; see the module docstring."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._migrated = False
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Connect to ``url`` (``sqlite:///triage.db``, ``postgresql+psycopg://...``) and bring
+        the schema up to date.
+
+        Raises
+        ------
+        ConfigError
+            The URL is malformed or names a driver that is not installed.
+        StoreUnavailable
+            The database cannot be reached or migrated now.
+        """
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+        except (ArgumentError, ImportError) as exc:
+            raise ConfigError(f"TRIAGE_DATABASE_URL: cannot use {_safe(url)}: {exc}") from exc
+        store = cls(engine)
+        if migrate:
+            store.migrate()
+        return store
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.engine.dispose()
+
+    @property
+    def url(self) -> str:
+        """The database URL without its password."""
+        return _safe(str(self.engine.url))
+
+    def migrate(self) -> None:
+        """Apply the Alembic migrations up to the newest (a no-op when already there)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(
+                f"cannot migrate {_safe(str(self.engine.url))}: {str(exc).splitlines()[0]}"
+            ) from exc
+        self._migrated = True
+
+    def _ensure_schema(self) -> None:
+        """Migrate on first use if the database was down when the store opened."""
+        if not self._migrated:
+            self.migrate()
+
+    def add_predictions(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert prediction records; ids already stored are skipped, so retries are safe.
+
+        Raises
+        ------
+        StoreUnavailable
+            The database cannot be reached (retry later).
+        RecordRejected
+            The database refuses these rows (a bug, not an outage: retrying cannot help).
+        """
+        if not rows:
+            return
+        self._ensure_schema()
+        statement = self._insert(PredictionRow).on_conflict_do_nothing(index_elements=["id"])
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(statement, [dict(row) for row in rows])
+        except SQLAlchemyError as exc:
+            raise _failure(exc) from exc
+
+    def add_feedback(self, record: FeedbackRecord) -> bool:
+        """Store feedback durably (committed before returning); False if it was already there.
+
+        Raises
+        ------
+        UnknownPrediction
+            No prediction has this id.
+        StoreUnavailable
+            The database cannot take the write now.
+        """
+        values = {
+            "prediction_id": record.prediction_id,
+            "urgency": record.urgency,
+            "topic": record.topic,
+            "queue": record.queue,
+            "agent": record.agent,
+            "created_at": record.created_at,
+            "fingerprint": record.fingerprint,
+        }
+        statement = (
+            self._insert(FeedbackRow)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["fingerprint"])
+            .returning(FeedbackRow.__table__.c.id)  # a row back only if it was inserted
+        )
+        self._ensure_schema()
+        try:
+            with self.engine.begin() as connection:
+                known = connection.scalar(
+                    select(PredictionRow.id).where(PredictionRow.id == record.prediction_id)
+                )
+                if known is None:
+                    raise UnknownPrediction(record.prediction_id)
+                return connection.execute(statement).first() is not None
+        except SQLAlchemyError as exc:
+            raise _failure(exc) from exc
+
+    def has_prediction(self, prediction_id: str) -> bool:
+        """Whether a prediction with this id is stored."""
+        with self.engine.connect() as connection:
+            found = connection.scalar(
+                select(PredictionRow.id).where(PredictionRow.id == prediction_id)
+            )
+        return found is not None
+
+    def count(self, table: type[Base]) -> int:
+        """Rows in a table (tests and the soak benchmark compare it with requests sent)."""
+        with self.engine.connect() as connection:
+            return int(connection.scalar(select(func.count()).select_from(table)) or 0)
+
+    def predictions(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Prediction rows as dicts (oldest first), optionally from ``since`` on."""
+        table = PredictionRow.__table__
+        query = select(table).order_by(table.c.created_at)
+        if since is not None:
+            query = query.where(table.c.created_at >= since)
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def feedback(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Predictions that have feedback, as dicts: the prediction's columns, then the agent's
+        final labels as ``final_urgency``, ``final_topic``, ``final_queue`` (the latest
+        feedback per prediction wins), ``agent`` and ``feedback_at``."""
+        predictions, feedback = PredictionRow.__table__, FeedbackRow.__table__
+        query = (
+            select(
+                predictions,
+                feedback.c.urgency.label("final_urgency"),
+                feedback.c.topic.label("final_topic"),
+                feedback.c.queue.label("final_queue"),
+                feedback.c.agent,
+                feedback.c.created_at.label("feedback_at"),
+            )
+            .join(feedback, feedback.c.prediction_id == predictions.c.id)
+            .order_by(feedback.c.created_at, feedback.c.id)
+        )
+        if since is not None:
+            query = query.where(predictions.c.created_at >= since)
+        with self.engine.connect() as connection:
+            latest = {row["id"]: dict(row) for row in connection.execute(query).mappings()}
+        return list(latest.values())
+
+    def corrected_tickets(self, since: datetime | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Tickets an agent corrected or confirmed, as rows of the data contract (``subject``,
+        ``body``, ``urgency``, ``topic``, metadata columns, and the prediction ``id``), and how
+        many were left out because their text was not stored (``TRIAGE_STORE_TEXT=none``).
+
+        Only the agent's labels are used: a head the agent did not label is left empty (the
+        next training ignores the row for that head), never filled with the model's own guess.
+        """
+        reserved = {"id", "subject", "body", "urgency", "topic"}
+        rows, no_text = [], 0
+        for row in self.feedback(since):
+            urgency, topic = row["final_urgency"] or "", row["final_topic"] or ""
+            if not (urgency or topic):
+                continue  # only the queue was corrected: no label to learn from
+            if row["subject"] is None and row["body"] is None:
+                no_text += 1
+                continue
+            metadata = {k: v for k, v in (row["metadata"] or {}).items() if k not in reserved}
+            rows.append(
+                {
+                    "id": row["id"],
+                    "subject": row["subject"] or "",
+                    "body": row["body"] or "",
+                    "urgency": urgency,
+                    "topic": topic,
+                    **metadata,
+                }
+            )
+        return rows, no_text
+
+    def _insert(self, table: type[Base]) -> Any:
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(table)
+        if dialect == "sqlite":
+            return sqlite.insert(table)
+        raise ConfigError(f"TRIAGE_DATABASE_URL: {dialect} is not supported (SQLite, PostgreSQL)")
+
+
+def _failure(exc: SQLAlchemyError) -> Exception:
+    """Unavailable (retry later) for connection trouble; rejected for a record the database
+    will never take (retrying that would loop forever)."""
+    if isinstance(exc, OperationalError | InterfaceError) or getattr(
+        exc, "connection_invalidated", False
+    ):
+        return StoreUnavailable(str(exc).splitlines()[0])
+    return RecordRejected(str(exc).splitlines()[0])
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"

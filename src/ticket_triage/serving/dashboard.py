@@ -1,0 +1,151 @@
+"""The ``GET /dashboard`` page: the monitoring report of the prediction log, and a form to try a
+ticket and see its decision, queue and explanation.
+
+One self-contained HTML page: inline CSS and a few lines of JavaScript that call the service's
+own ``POST /v1/triage?explain=true``; no external scripts, fonts or images, so it works on a
+closed network and under a strict Content-Security-Policy of ``'self'`` plus inline. Ticket
+text typed into the form goes only to that endpoint, and every value shown is inserted as
+text, never as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+
+__all__ = ["page"]
+
+_STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1100px; padding: 1rem 2rem;
+       color: #1d2430; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { margin-top: 2rem; }
+.muted { color: #5b6473; }
+form { display: grid; gap: .5rem; max-width: 720px; }
+input, textarea { font: inherit; padding: .4rem; border: 1px solid #b8c0cc; border-radius: 4px; }
+textarea { min-height: 6rem; }
+button { font: inherit; padding: .45rem 1.2rem; border: 0; border-radius: 4px; background: #2456c7;
+         color: white; cursor: pointer; justify-self: start; }
+#result { margin-top: 1rem; padding: .8rem 1rem; border-left: 4px solid #2456c7;
+          background: #f3f6fb; max-width: 720px; }
+#result[hidden] { display: none; }
+.error { border-left-color: #b3261e !important; background: #fbeeed !important; }
+table { border-collapse: collapse; margin: .5rem 0; }
+td, th { padding: .25rem .7rem; border-bottom: 1px solid #e2e6ec; text-align: left; }
+img { max-width: 100%; }
+"""
+
+_SCRIPT = """
+const form = document.getElementById("try");
+const result = document.getElementById("result");
+function add(parent, tag, text) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  parent.appendChild(node);
+  return node;
+}
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const metadata = {};
+  for (const line of form.metadata.value.split("\\n")) {
+    const at = line.indexOf("=");
+    if (at > 0) metadata[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  const headers = {"content-type": "application/json"};
+  if (form.token && form.token.value) headers.authorization = "Bearer " + form.token.value;
+  result.hidden = false;
+  result.className = "";
+  result.replaceChildren(add(document.createElement("div"), "span", "Triaging…"));
+  try {
+    const response = await fetch("/v1/triage?explain=true", {
+      method: "POST", headers,
+      body: JSON.stringify({subject: form.subject.value, body: form.body.value, metadata}),
+    });
+    const data = await response.json();
+    result.replaceChildren();
+    if (!response.ok) {
+      result.className = "error";
+      const detail = Array.isArray(data.detail)
+        ? data.detail.map((p) => p.field + ": " + p.msg).join("; ") : String(data.detail);
+      add(result, "strong", "Error " + response.status + ": ");
+      add(result, "span", detail);
+      return;
+    }
+    add(result, "div", "Queue: " + data.queue + (data.needs_review ? " (needs review)" : ""))
+      .id = "queue";
+    for (const head of ["urgency", "topic"]) {
+      const decision = data[head];
+      if (!decision) continue;
+      add(result, "div", head + ": " + decision.label + " ("
+        + Math.round(decision.confidence * 100) + "% confident)").className = "decision";
+      const why = data.explanation && data.explanation[head];
+      if (why && why.contributions.length) {
+        const list = add(result, "ul");
+        list.className = "why";
+        for (const c of why.contributions) {
+          add(list, "li", c.ngrams.join(" / ") + "  +" + c.weight.toFixed(2)
+            + " towards " + why.label + " over " + why.versus);
+        }
+      }
+    }
+    add(result, "div", "decision " + data.id + ", model " + data.model_version)
+      .className = "muted";
+  } catch (error) {
+    result.className = "error";
+    result.replaceChildren(add(document.createElement("div"), "span", String(error)));
+  }
+});
+"""
+
+
+def page(
+    report_html: str | None,
+    model_version: str,
+    *,
+    token_field: bool,
+    note: str,
+    report_css: str = "",
+) -> str:
+    """The whole dashboard page.
+
+    Parameters
+    ----------
+    report_html
+        The monitoring report's body (from
+        :func:`ticket_triage.production.monitoring.report_html`), or None when the service keeps no
+        prediction log.
+    model_version
+        Shown in the heading.
+    token_field
+        Add a bearer-token input to the form (the triage endpoints are protected).
+    note
+        One line under the heading: the window the report covers, or why there is none.
+    report_css
+        The report's own styles (:data:`ticket_triage.production.monitoring.CSS`).
+    """
+    token = (
+        '<input name="token" type="password" placeholder="API token" autocomplete="off">'
+        if token_field
+        else ""
+    )
+    report = report_html or "<p>No prediction log is configured (TRIAGE_DATABASE_URL).</p>"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ticket-triage dashboard</title><style>{_STYLE}{report_css}</style></head>
+<body>
+<h1>ticket-triage</h1>
+<p class="muted">Model {html.escape(model_version)}. {html.escape(note)}</p>
+<h2>Try a ticket</h2>
+<form id="try">
+  <input name="subject" placeholder="Subject" aria-label="Subject">
+  <textarea name="body" placeholder="Body" aria-label="Body" required></textarea>
+  <textarea name="metadata" placeholder="metadata, one key=value per line (plan=pro)"
+    aria-label="Metadata" rows="2"></textarea>
+  {token}
+  <button type="submit">Triage</button>
+</form>
+<div id="result" hidden></div>
+<h2>Monitoring</h2>
+{report}
+<script>{_SCRIPT}</script>
+</body></html>
+"""

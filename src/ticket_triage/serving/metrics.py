@@ -1,0 +1,131 @@
+"""Production counters: Prometheus for the server (``GET /metrics``), CloudWatch Embedded Metric
+Format lines for Lambda.
+
+One :class:`Metrics` per app, on its own registry (not the process-global one), so tests and
+several apps in one process never share counts. What is counted:
+
+- ``triage_http_requests_total{method, route, status}`` and the latency histogram
+  ``triage_http_request_duration_seconds{route}`` (route templates, never raw paths);
+- ``triage_predictions_total{head, label}``, ``triage_routed_total{queue}``,
+  ``triage_needs_review_total``: the class mix and the share per queue, over time;
+- ``triage_model_info{version}`` and ``triage_store_up`` (1 when the database took the last
+  write; 0 while records spool).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+)
+
+from ticket_triage.serving.schemas import TriageOut
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "emf_line"]
+
+#: Request latency buckets in seconds: the interesting range is well under 10 ms.
+BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5)
+
+
+class Metrics:
+    """The counters of one app; :meth:`render` is the ``/metrics`` body."""
+
+    def __init__(self, model_version: str | None, store_up: Callable[[], bool] | None) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "triage_http_requests",
+            "HTTP requests by route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "triage_http_request_duration_seconds",
+            "Time from request to response, by route template.",
+            ["route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "triage_predictions",
+            "Decisions by head and label.",
+            ["head", "label"],
+            registry=self.registry,
+        )
+        self.routed = Counter(
+            "triage_routed", "Decisions by queue.", ["queue"], registry=self.registry
+        )
+        self.review = Counter(
+            "triage_needs_review", "Decisions flagged for review.", registry=self.registry
+        )
+        Info("triage_model", "The served model.", registry=self.registry).info(
+            {"version": model_version or "none"}
+        )
+        if store_up is not None:
+            up = Gauge("triage_store_up", "1 when the database took the last write.", [],
+                       registry=self.registry)  # fmt: skip
+            up.set_function(lambda: float(store_up()))
+
+    def observe(self, decisions: Sequence[TriageOut]) -> None:
+        """Count a request's decisions."""
+        for decision in decisions:
+            for head, out in (("urgency", decision.urgency), ("topic", decision.topic)):
+                if out is not None:
+                    self.predictions.labels(head, out.label).inc()
+            self.routed.labels(decision.queue).inc()
+            if decision.needs_review:
+                self.review.inc()
+
+    def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one HTTP request."""
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every counter."""
+        return generate_latest(self.registry)
+
+
+def emf_line(decisions: Iterable[TriageOut], namespace: str = "ticket-triage") -> str:
+    """One CloudWatch Embedded Metric Format line counting decisions per head/label, per queue
+    and for review; printed to stdout by the Lambda handler, CloudWatch turns it into metrics
+    without an API call.
+
+    Examples
+    --------
+    >>> line = json.loads(emf_line([]))
+    >>> line["_aws"]["CloudWatchMetrics"][0]["Namespace"]
+    'ticket-triage'
+    """
+    tally: Tally[str] = Tally()
+    for decision in decisions:
+        for head, out in (("urgency", decision.urgency), ("topic", decision.topic)):
+            if out is not None:
+                tally[f"{head}.{out.label}"] += 1
+        tally[f"queue.{decision.queue}"] += 1
+        tally["needs_review"] += int(decision.needs_review)
+        tally["decisions"] += 1
+    line: dict[str, Any] = {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": namespace,
+                    "Dimensions": [[]],
+                    "Metrics": [{"Name": name, "Unit": "Count"} for name in sorted(tally)],
+                }
+            ],
+        },
+        **tally,
+    }
+    return json.dumps(line)

@@ -1,0 +1,111 @@
+"""Settings of the HTTP service, read once from the environment (``TRIAGE_`` prefix).
+
+============================  ==============================  ====================================
+setting                       environment variable            default
+============================  ==============================  ====================================
+``model_dir``                 ``TRIAGE_MODEL_DIR``            required: the artifact to serve
+``rules_file``                ``TRIAGE_RULES_FILE``           built-in rules (see ``routing``)
+``api_token``                 ``TRIAGE_API_TOKEN``            none: feedback is open
+``protect_triage``            ``TRIAGE_PROTECT_TRIAGE``       false: triage endpoints stay open
+``max_text_bytes``            ``TRIAGE_MAX_TEXT_BYTES``       32768 (subject + body, UTF-8)
+``max_body_bytes``            ``TRIAGE_MAX_BODY_BYTES``       131072 (one request, 413 beyond)
+``max_batch_body_bytes``      ``TRIAGE_MAX_BATCH_BODY_BYTES`` 8388608 (a batch request)
+``max_batch``                 ``TRIAGE_MAX_BATCH``            500 tickets per batch
+``explain_top``               ``TRIAGE_EXPLAIN_TOP``          5 n-grams per head
+``log_level``                 ``TRIAGE_LOG_LEVEL``            INFO
+``database_url``              ``TRIAGE_DATABASE_URL``         none (``triage serve``: SQLite file)
+``store_text``                ``TRIAGE_STORE_TEXT``           ``redacted`` (or ``none``)
+``spool_path``                ``TRIAGE_SPOOL_PATH``           ``triage-spool.jsonl``
+============================  ==============================  ====================================
+
+Nothing else in the service reads ``os.environ``. An unsafe or inconsistent value (a short token,
+protected triage without a token) stops the service at start, with the variable named.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ticket_triage.core.errors import ConfigError
+
+__all__ = ["MIN_TOKEN_LENGTH", "Settings", "get_settings", "load_settings"]
+
+#: A bearer token shorter than this is refused: it could be guessed.
+MIN_TOKEN_LENGTH = 16
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; see the module docstring for the variables."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", frozen=True, extra="forbid")
+
+    model_dir: Path = Field(description="The artifact directory to serve (`triage train --out`).")
+    rules_file: Path | None = Field(None, description="A TOML routing rules file.")
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token for /v1/feedback (and triage, with protect_triage)."
+    )
+    protect_triage: bool = Field(False, description="Require the token on triage endpoints too.")
+    max_text_bytes: int = Field(32 * 1024, ge=256, le=1024 * 1024)
+    max_body_bytes: int = Field(128 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_batch_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    max_batch: int = Field(500, ge=1, le=10_000)
+    explain_top: int = Field(5, ge=1, le=50)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database_url: str | None = Field(
+        None, description="Prediction log and feedback: sqlite:///FILE or postgresql+psycopg://..."
+    )
+    store_text: Literal["redacted", "none"] = Field(
+        "redacted", description="Store ticket text with personal data replaced, or not at all."
+    )
+    spool_path: Path = Field(
+        Path("triage-spool.jsonl"),
+        description="Where prediction records wait while the database is down.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _no_database(cls, value: str | None) -> str | None:
+        """``none`` (or empty) turns the prediction log off, e.g. in the Lambda template."""
+        return None if value is None or value.strip().lower() in {"", "none"} else value
+
+    @model_validator(mode="after")
+    def _safe(self) -> Settings:
+        token = self.api_token.get_secret_value() if self.api_token else None
+        if token is not None and len(token.strip()) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"TRIAGE_API_TOKEN is shorter than {MIN_TOKEN_LENGTH} characters; "
+                "use a random value: python -c 'import secrets; print(secrets.token_urlsafe())'"
+            )
+        if self.protect_triage and token is None:
+            raise ValueError("TRIAGE_PROTECT_TRIAGE is set but TRIAGE_API_TOKEN is not")
+        return self
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with keyword overrides (from the CLI) winning.
+
+    Raises
+    ------
+    ConfigError
+        A value is missing or invalid; the message names the environment variable.
+    """
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            field = ".".join(str(part) for part in error["loc"])
+            where = f"TRIAGE_{field.upper()}: " if field else ""
+            problems.append(f"{where}{error['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("; ".join(problems)) from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once (the Lambda handler and ``uvicorn --factory`` use it)."""
+    return load_settings()

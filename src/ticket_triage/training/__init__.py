@@ -1,0 +1,1 @@
+"""Training and evaluation: the only layer that may import scikit-learn, scipy or pandas."""

@@ -1,0 +1,121 @@
+"""The compiled featuriser (_featurize.c) against the pure-Python path it replaces."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ticket_triage.core.features import COMPILED, FeatureConfig, Featurizer
+from ticket_triage.core.text import clean_text
+
+pytestmark = pytest.mark.skipif(
+    not COMPILED and not os.environ.get("CI"),
+    reason="the C extension is not built in this environment",
+)
+
+# Characters at the edges of the token pattern: word, value and mark characters, emoji at and
+# outside the range boundaries, dingbat digits (\w inside the emoji range), superscripts and
+# fractions (\w via isnumeric), combining marks (not \w), CJK, astral letters.
+EDGES = [
+    *":.-_!? \t\n",
+    "\u2600",
+    "\u27bf",
+    "\u27c0",
+    "\u25ff",
+    "\U0001f300",
+    "\U0001faff",
+    "\U0001fb00",
+    "\u2780",
+    "²",
+    "½",
+    "\u0301",
+    "ä",
+    "ß",
+    "字",
+    "\U0001d400",
+    "٣",
+    "x",
+    "7",
+]
+
+
+def _assert_same(texts: list[str], config: FeatureConfig) -> None:
+    fast = Featurizer(config)(texts)
+    slow = Featurizer(config, compiled=False)(texts)
+    assert fast.indptr.tolist() == slow.indptr.tolist()
+    assert fast.indices.tolist() == slow.indices.tolist()
+    assert np.array_equal(fast.counts, slow.counts)
+
+
+def test_the_extension_is_built_in_ci():
+    # A silently missing extension would only show as slower scoring: fail loudly instead.
+    assert COMPILED
+
+
+@given(st.lists(st.text(st.sampled_from(EDGES), max_size=40), min_size=1, max_size=4))
+@settings(max_examples=400)
+def test_compiled_matches_python_on_edge_characters(texts):
+    _assert_same(texts, FeatureConfig())
+
+
+@given(st.text(max_size=200), st.sampled_from([(1, 1), (1, 2), (1, 3), (2, 3)]))
+@settings(max_examples=200)
+def test_compiled_matches_python_on_any_text(text, ngram_range):
+    _assert_same([clean_text(text)], FeatureConfig(ngram_range=ngram_range, n_features=12345))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "support_tickets_sample/tickets.csv",
+        "github_issues_nlbse24/test.csv",
+        "bitext_customer_support/tickets.csv",
+    ],
+)
+def test_compiled_matches_python_on_every_shared_ticket(shared_datasets, path):
+    import pandas as pd
+
+    frame = pd.read_csv(shared_datasets / path, dtype=str, keep_default_na=False)
+    texts = [clean_text(f"{s}\n{b}") for s, b in zip(frame.subject, frame.body, strict=True)]
+    _assert_same(texts, FeatureConfig())
+
+
+def test_a_custom_token_pattern_uses_the_python_path():
+    featurizer = Featurizer(FeatureConfig(token_pattern=r"(?u)\b\w\w+\b"))
+    assert not featurizer.compiled
+
+
+@pytest.mark.parametrize("sublinear", [True, False])
+def test_compiled_scores_match_numpy_scores(shared_datasets, tmp_path, sublinear):
+    import pandas as pd
+
+    from ticket_triage.training.config import TrainConfig
+    from ticket_triage.training.train import build_artifact, combined_texts, fit
+
+    # GIVEN a model trained on real tickets, with or without sublinear TF
+    frame = pd.read_csv(
+        shared_datasets / "support_tickets_sample" / "tickets.csv", dtype=str, keep_default_na=False
+    ).iloc[:700]
+    tickets = [{"subject": s, "body": b} for s, b in zip(frame.subject, frame.body, strict=True)]
+    texts = combined_texts(tickets, FeatureConfig())
+    config = TrainConfig(cv_folds=3, sublinear_tf=sublinear, use_idf=sublinear)
+    labels = {"topic": frame.topic.to_numpy(object)[:500]}
+    model = build_artifact(fit(texts[:500], labels, config), config, {}, tmp_path / "m")
+    python = Featurizer(model.features, compiled=False)
+    # WHEN held-out tickets are scored one by one in C and as a batch with numpy
+    for text in [*texts[500:], "", "!!!"]:
+        expected = model.scores(python([text]))[0]
+        # THEN the raw scores agree to rounding
+        np.testing.assert_allclose(model._scores_one(text), expected, rtol=0, atol=1e-12)
+
+
+def test_compiled_scores_refuse_a_table_of_the_wrong_size():
+    from ticket_triage.core.features import compiled_score_text
+
+    table = np.zeros((16, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="table must be float32"):
+        compiled_score_text("text", 32, 1, 2, table, np.zeros(2), True)
