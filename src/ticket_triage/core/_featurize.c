@@ -268,12 +268,19 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
 }
 
 /*
- * score_text(text, n_features, min_n, max_n, table, intercept, sublinear) -> list of float
+ * score_text(text, n_features, min_n, max_n, table, intercept, sublinear)
+ *     -> (list of float, float)
  *
  * One ticket's raw linear scores, what TriageModel.scores computes with numpy: table is the
  * model's float32 (n_features, columns + 1) array (weights times idf, then the idf), intercept
  * its float64 (columns,) array. Features are (1 + log(count) if sublinear else count) times idf,
  * L2-normalised; the scores are their dot product with the weights plus the intercept.
+ *
+ * The second value returned is the share of the ticket's distinct features that no training
+ * ticket had, the prediction log's input-drift measure: counted in the same pass, so logging a
+ * decision never featurises the ticket a second time (0.0 for a ticket without features). The
+ * table marks those features with the sign bit of their idf column, which scoring only ever
+ * squares (TriageModel's Weights): no second array to read, no extra cache misses.
  */
 static PyObject *score_text(PyObject *self, PyObject *args)
 {
@@ -284,7 +291,7 @@ static PyObject *score_text(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "ULiiy*y*p", &text, &n_features, &min_n, &max_n, &table,
                           &intercept, &sublinear))
         return NULL;
-    PyObject *result = NULL;
+    PyObject *result = NULL, *scores = NULL;
     int64_t *indices = NULL;
     double *counts = NULL, *acc = NULL;
     Py_ssize_t columns = intercept.len / (Py_ssize_t)sizeof(double);
@@ -304,8 +311,10 @@ static PyObject *score_text(PyObject *self, PyObject *args)
     }
     const float *rows = (const float *)table.buf;
     double squares = 0.0;
+    Py_ssize_t unseen = 0;
     for (Py_ssize_t f = 0; f < n_unique; f++) {
         const float *row = rows + indices[f] * (columns + 1);
+        unseen += signbit(row[columns]) != 0;
         double tf = sublinear ? 1.0 + log(counts[f]) : counts[f];
         double weighted = tf * (double)row[columns];
         squares += weighted * weighted;
@@ -314,18 +323,18 @@ static PyObject *score_text(PyObject *self, PyObject *args)
     }
     double norm = sqrt(squares);
     const double *bias = (const double *)intercept.buf;
-    result = PyList_New(columns);
-    if (!result)
+    scores = PyList_New(columns);
+    if (!scores)
         goto done;
     for (Py_ssize_t k = 0; k < columns; k++) {
         PyObject *value = PyFloat_FromDouble((norm > 0 ? acc[k] / norm : 0.0) + bias[k]);
-        if (!value) {
-            Py_CLEAR(result);
+        if (!value)
             goto done;
-        }
-        PyList_SET_ITEM(result, k, value);
+        PyList_SET_ITEM(scores, k, value);
     }
+    result = Py_BuildValue("(Od)", scores, n_unique ? (double)unseen / (double)n_unique : 0.0);
 done:
+    Py_XDECREF(scores);
     PyMem_Free(indices);
     PyMem_Free(counts);
     PyMem_Free(acc);
@@ -340,8 +349,10 @@ static PyMethodDef methods[] = {
      "Sorted unique hashed n-gram indices (int64) and counts (float64) of a cleaned text,\n"
      "identical to the Python path with the default token pattern."},
     {"score_text", score_text, METH_VARARGS,
-     "score_text(text, n_features, min_n, max_n, table, intercept, sublinear) -> list\n\n"
-     "One ticket's raw linear scores from the model's dense table; see TriageModel.scores."},
+     "score_text(text, n_features, min_n, max_n, table, intercept, sublinear)\n"
+     "    -> (scores list, unseen share)\n\n"
+     "One ticket's raw linear scores from the model's dense table (see TriageModel.scores),\n"
+     "and the share of its distinct features that training never saw."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -24,6 +24,8 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ __all__ = [
     "publish",
     "read_artifact",
     "seal",
+    "staged",
     "write_artifact",
 ]
 
@@ -128,6 +131,33 @@ def publish(staging: Path, target: Path) -> None:
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, target)
+
+
+@contextmanager
+def staged(target: Path) -> Iterator[Path]:
+    """A staging directory beside ``target`` for a new artifact; on a clean exit it is sealed
+    and published to ``target`` (:func:`publish`), on an error removed with ``target`` untouched.
+
+    Training and re-tuning both build a model this way, so a reader of ``target`` only ever sees
+    a whole, sealed artifact. The caller may :func:`seal` inside the block already (to load the
+    staged model back, say); the files it adds after that are sealed on the way out.
+
+    Raises
+    ------
+    ArtifactError
+        ``target`` is a file, or a non-empty directory that is not an artifact (checked before
+        anything is written).
+    """
+    check_target(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        yield staging
+        seal(staging)
+        publish(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
 
 def _read_verified(path: Path) -> dict[str, bytes]:

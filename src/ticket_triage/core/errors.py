@@ -4,6 +4,8 @@
 
     TriageError                 anything this package raises on purpose
     ├── InvalidTicket           a ticket that cannot be scored (wrong types, no text)
+    ├── Rejected                request input that parsed but cannot be used (the field at
+    │                           fault in ``loc``); the HTTP API answers it with 422
     ├── DataError               a training or scoring file that breaks the data contract
     ├── ConfigError             a training config that names unknown options or bad values
     ├── ArtifactError           a model directory that is missing, tampered, truncated or
@@ -25,6 +27,7 @@ __all__ = [
     "DataError",
     "InvalidTicket",
     "RecordRejected",
+    "Rejected",
     "StoreUnavailable",
     "TriageError",
     "UnknownPrediction",
@@ -36,7 +39,26 @@ class TriageError(Exception):
 
 
 class InvalidTicket(TriageError, ValueError):
-    """A ticket that cannot be scored: wrong field types, or neither subject nor body."""
+    """A ticket that cannot be scored: wrong field types, or neither subject nor body.
+
+    ``position`` is the ticket's index in the batch it came in (None for a single ticket), so a
+    caller can point at it in its own terms (a file row, a JSON path).
+    """
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message if position is None else f"ticket {position}: {message}")
+        self.reason = message
+        self.position = position
+
+
+class Rejected(TriageError, ValueError):
+    """Input that validated as JSON but cannot be used (a ticket without text, a label the
+    model does not know); ``loc`` is the field at fault, as a JSON path."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
 
 
 class DataError(TriageError, ValueError):

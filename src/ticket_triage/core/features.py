@@ -230,6 +230,26 @@ class Featurizer:
         """The n-grams of one combined text (for explanations; scoring never builds them)."""
         return ngrams(self._findall(text), self.config.ngram_range)
 
+    def named(self, text: str) -> tuple[SparseRows, dict[int, list[str]]]:
+        """One text's features, and per feature index the text's own n-grams that hash to it.
+
+        What an explanation needs, from one pass over the n-grams: the same :class:`SparseRows`
+        as calling the featuriser (tested), and names for its hashed indices.
+        """
+        grams = self.grams(text)
+        buckets = bucket_of(grams, self.config.n_features)
+        indices, counts = np.unique(buckets, return_counts=True)
+        names: dict[int, list[str]] = {}
+        for gram, index in zip(grams, buckets.tolist(), strict=True):
+            if gram not in names.setdefault(index, []):
+                names[index].append(gram)
+        rows = SparseRows(
+            np.array([0, len(indices)], dtype=np.int64),
+            indices.astype(np.int64),
+            counts.astype(np.float64),
+        )
+        return rows, names
+
     def __call__(self, texts: Sequence[str]) -> SparseRows:
         """Sorted unique feature indices and their counts for each text."""
         low, high = self.config.ngram_range
