@@ -1,9 +1,10 @@
 """Read labelled or unlabelled ticket files in the data contract (CSV, JSON Lines, Parquet).
 
 The contract (``DESIGN.md``): text in ``subject`` and ``body`` (either may be empty, not both),
-labels in ``urgency`` and/or ``topic`` (a head per label column present; empty label = not labelled
-for that head), metadata columns turned into ``key:value`` tokens. Everything else is ignored.
-Every problem is a :class:`~ticket_triage.core.errors.DataError` naming the file and column.
+labels in ``urgency`` and/or ``topic`` (a head per label column present; empty label = not
+labelled for that head), metadata columns turned into ``key:value`` tokens. Everything else is
+ignored. Every problem is a :class:`~ticket_triage.core.errors.DataError` naming the file and
+column.
 
 Training-side only: this module uses pandas, which the inference core must never import.
 """

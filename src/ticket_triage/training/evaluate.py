@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ticket_triage.core.model import TriageModel, decide
+from ticket_triage.core.decisions import decide
+from ticket_triage.core.model import TriageModel
 from ticket_triage.training.data import Tickets
-from ticket_triage.training.report import HeadEval
+from ticket_triage.training.head_eval import HeadEval
 
 __all__ = ["evaluate", "expected_calibration_error", "per_class_scores"]
 

@@ -1,4 +1,4 @@
-"""Draw the figures of the evaluation report (:mod:`ticket_triage.training.report`) as PNGs.
+"""Draw the figures of the evaluation report (:mod:`ticket_triage.training.report`).
 
 Per head three figures: a confusion matrix, one-vs-rest precision-recall curves with the tuned
 threshold marked, and a reliability diagram. :func:`head_figures` returns each as a
@@ -6,42 +6,35 @@ threshold marked, and a reliability diagram. :func:`head_figures` returns each a
 numbers behind them (:func:`pr_curve`, the confusion counts, the reliability bins) are computed
 here with numpy alone, so the report needs no scikit-learn.
 
-Why it is separate from :mod:`ticket_triage.training.report`: that module assembles the HTML page
-and owns :class:`~ticket_triage.training.report.HeadEval`; this one only draws. Splitting them
-keeps both under the style guide's module size and lets the page layout and the plotting change
-independently.
-
-matplotlib is imported only inside the drawing functions, never at module level, so importing this
-module (and :mod:`ticket_triage.training.report`, for example by the CLI to show ``--help``) stays
-cheap. Figures are plain :class:`matplotlib.figure.Figure` objects rendered by the Agg canvas,
-never pyplot: no global figure state, no GUI backend, safe to call from a server.
+Why it is separate from :mod:`ticket_triage.training.report`: that module assembles the HTML
+page; this one only draws, with the helpers every report shares
+(:mod:`ticket_triage.render.figures`: matplotlib imported only inside them, Agg canvas, no pyplot
+state).
 """
 
 from __future__ import annotations
 
-import base64
-import io
-import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+from ticket_triage.render.figures import (
+    Figures,
+    colors,
+    drawn,
+    finish_reliability,
+    label,
+    new_axes,
+)
+from ticket_triage.training.head_eval import HeadEval
 
-    from ticket_triage.training.report import HeadEval
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["head_figures", "pr_curve"]
 
-#: Figure size in inches and resolution: small enough that two heads (six figures) stay well under
-#: 1 MB of HTML, large enough to read a 10-class confusion matrix.
-_FIGSIZE = (4.0, 3.5)
-_DPI = 90
 #: Number of equal-width confidence bins in the reliability diagram.
 _N_BINS = 10
-#: Class names longer than this are shortened in figures (tables always show the full name).
-_MAX_LABEL = 18
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,21 +155,18 @@ def _reliability(head: HeadEval) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # Figures
 
 
-def head_figures(head: HeadEval) -> list[tuple[str, str, str]]:
+def head_figures(head: HeadEval) -> Figures:
     """Draw the three figures of one head as ``(data URI, alt text, caption)`` triples."""
-    # matplotlib warns for every glyph a class name uses that DejaVu Sans lacks (emoji, CJK). The
-    # glyph is drawn as a box; that is cosmetic and must not fail a run under ``-W error``.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
-        return [
+    return drawn(
+        [
             (
-                _png_data_uri(_confusion_figure(head)),
+                lambda: _confusion_figure(head),
                 f"Confusion matrix of {head.name}",
                 "Rows: true class, columns: predicted (final decision). "
                 "Numbers are counts; colour is the share of the row.",
             ),
             (
-                _png_data_uri(_pr_figure(head)),
+                lambda: _pr_figure(head),
                 f"Precision-recall curves of {head.name}",
                 "One-vs-rest precision-recall per class from the calibrated probabilities"
                 + (
@@ -186,51 +176,13 @@ def head_figures(head: HeadEval) -> list[tuple[str, str, str]]:
                 ),
             ),
             (
-                _png_data_uri(_reliability_figure(head)),
+                lambda: _reliability_figure(head),
                 f"Reliability diagram of {head.name}",
                 "Top-class confidence in 10 equal-width bins: mean confidence vs accuracy. "
                 "Grey bars: share of tickets per bin, with counts.",
             ),
         ]
-
-
-def _new_axes() -> tuple[Figure, Axes]:
-    """Make a small figure with one axes, outside pyplot so there is no global state."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=_FIGSIZE, dpi=_DPI)
-    ax = fig.add_subplot()
-    return fig, ax
-
-
-def _png_data_uri(fig: Figure) -> str:
-    """Render a figure with the Agg canvas into a ``data:image/png;base64,...`` URI."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    # A tight box grows the image to fit long tick labels instead of squeezing the axes.
-    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", pad_inches=0.05)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _label(name: str) -> str:
-    """Make a class name safe and short for matplotlib text.
-
-    ``$`` would switch matplotlib to mathtext (and an unbalanced one raises), so it is escaped;
-    long names are cut so that tick labels do not dwarf the plot.
-    """
-    if len(name) > _MAX_LABEL:
-        name = name[: _MAX_LABEL - 1] + "…"
-    return name.replace("$", r"\$")
-
-
-def _colors(k: int) -> list[tuple[float, float, float, float]]:
-    """One distinct colour per class: tab10 up to ten classes, tab20 beyond."""
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10" if k <= 10 else "tab20"]
-    return [cmap(i % cmap.N) for i in range(k)]
+    )
 
 
 def _confusion_figure(head: HeadEval) -> Figure:
@@ -244,7 +196,7 @@ def _confusion_figure(head: HeadEval) -> Figure:
     shares = np.divide(
         counts, row_sums, out=np.zeros(counts.shape, dtype=np.float64), where=row_sums > 0
     )
-    fig, ax = _new_axes()
+    fig, ax = new_axes()
     image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
     cbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
     cbar.ax.tick_params(labelsize=7)
@@ -263,15 +215,15 @@ def _confusion_figure(head: HeadEval) -> Figure:
                 fontsize=fontsize,
                 color="white" if shares[i, j] > 0.55 else "#1f2933",
             )
-    ax.set_xticks(range(n_cols), [_label(c) for c in columns], fontsize=7)
-    ax.set_yticks(range(n_rows), [_label(c) for c in head.classes], fontsize=7)
+    ax.set_xticks(range(n_cols), [label(c) for c in columns], fontsize=7)
+    ax.set_yticks(range(n_rows), [label(c) for c in head.classes], fontsize=7)
     if n_cols > 4 or max((len(c) for c in columns), default=0) > 8:
         ax.tick_params(axis="x", labelrotation=45)
         for tick in ax.get_xticklabels():
             tick.set_horizontalalignment("right")
     ax.set_xlabel("predicted", fontsize=8)
     ax.set_ylabel("true", fontsize=8)
-    ax.set_title(f"Confusion matrix: {_label(head.name)}", fontsize=9)
+    ax.set_title(f"Confusion matrix: {label(head.name)}", fontsize=9)
     return fig
 
 
@@ -291,14 +243,14 @@ def _pr_figure(head: HeadEval) -> Figure:
     """
     proba = np.asarray(head.proba, dtype=np.float64)
     y_true = np.asarray(head.y_true)
-    colors = _colors(len(head.classes))
-    fig, ax = _new_axes()
+    palette = colors(len(head.classes))
+    fig, ax = new_axes()
     labelled = False
     for k, name in enumerate(head.classes):
         positives = y_true == k
         if not positives.any():
             # No positives: recall is undefined. Say so in the legend rather than draw a lie.
-            ax.plot([], [], color=colors[k], label=f"{_label(name)} (no positives)")
+            ax.plot([], [], color=palette[k], label=f"{label(name)} (no positives)")
             labelled = True
             continue
         precision, recall, thresholds = pr_curve(proba[:, k], positives)
@@ -307,24 +259,26 @@ def _pr_figure(head: HeadEval) -> Figure:
             recall,
             precision,
             drawstyle="steps-post",
-            color=colors[k],
+            color=palette[k],
             linewidth=1.3,
-            label=f"{_label(name)} (AP {average_precision:.2f})",
+            label=f"{label(name)} (AP {average_precision:.2f})",
         )
         labelled = True
         if name == head.target_class and _marks_threshold(head):
             idx = int(np.searchsorted(thresholds, head.target_threshold, side="left"))
             p, r = float(precision[idx]), float(recall[idx])
-            ax.plot([r], [p], "o", color=colors[k], markeredgecolor="black", markersize=7, zorder=5)
+            ax.plot(
+                [r], [p], "o", color=palette[k], markeredgecolor="black", markersize=7, zorder=5
+            )
             left = r > 0.55
             ax.annotate(
-                f"{_label(name)} @ {head.target_threshold:.2f}\nP {p:.2f}, R {r:.2f}",
+                f"{label(name)} @ {head.target_threshold:.2f}\nP {p:.2f}, R {r:.2f}",
                 xy=(r, p),
                 xytext=(-10 if left else 10, -24),
                 textcoords="offset points",
                 ha="right" if left else "left",
                 fontsize=7,
-                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colors[k], "alpha": 0.9},
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": palette[k], "alpha": 0.9},
             )
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.05)
@@ -332,7 +286,7 @@ def _pr_figure(head: HeadEval) -> Figure:
     ax.set_ylabel("precision", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
-    ax.set_title(f"Precision-recall: {_label(head.name)}", fontsize=9)
+    ax.set_title(f"Precision-recall: {label(head.name)}", fontsize=9)
     if labelled:
         ax.legend(fontsize=6, loc="lower left", ncol=2 if len(head.classes) > 6 else 1)
     return fig
@@ -349,7 +303,7 @@ def _reliability_figure(head: HeadEval) -> Figure:
     edges = np.linspace(0.0, 1.0, _N_BINS + 1)
     centers = (edges[:-1] + edges[1:]) / 2
     shares = counts / n if n else np.zeros(_N_BINS)
-    fig, ax = _new_axes()
+    fig, ax = new_axes()
     ax.bar(
         centers,
         shares,
@@ -377,16 +331,5 @@ def _reliability_figure(head: HeadEval) -> Figure:
         label="accuracy",
     )
     ax.set_ylabel("accuracy / share of tickets", fontsize=8)
-    finish_reliability(ax, f"Reliability: {_label(head.name)} (n={n})")
+    finish_reliability(ax, f"Reliability: {label(head.name)} (n={n})")
     return fig
-
-
-def finish_reliability(ax: Axes, title: str) -> None:
-    """The frame every reliability diagram shares (training report and monitoring report)."""
-    ax.set_xlim(0.0, 1.0)
-    ax.set_ylim(0.0, 1.05)
-    ax.set_xlabel("top-class confidence", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.grid(alpha=0.3)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6, loc="upper left")

@@ -1,9 +1,9 @@
 """Out-of-core training (``triage train --streaming``): bounded memory for any number of tickets.
 
-The in-memory path (:func:`ticket_triage.training.train.fit`) holds the whole feature matrix and
-runs LinearSVC six times per head; liblinear copies the matrix into its own 16-bytes-a-value format
-on every run, so a million long tickets need well over 4 GB and more than ten minutes on two cores
-(``benchmarks/scale.py``). This path reads the file in chunks instead:
+The in-memory path (:func:`ticket_triage.training.in_memory.fit`) holds the whole feature matrix
+and runs LinearSVC six times per head; liblinear copies the matrix into its own 16-bytes-a-value
+format on every run, so a million long tickets need well over 4 GB and more than ten minutes on two
+cores (``benchmarks/scale.py``). This path reads the file in chunks instead:
 
 1. **One hashing pass.** Each chunk is read, combined and hashed (the compiled featuriser, the same
    bytes as ``HashingVectorizer``, tested); each row is drawn into the held-out test share
@@ -21,9 +21,9 @@ on every run, so a million long tickets need well over 4 GB and more than ten mi
    decision scores, and the target and review thresholds are tuned on the calibrated
    probabilities, as the in-memory path does with out-of-fold scores.
 
-The result is a :class:`~ticket_triage.training.train.FittedModel` like
-:func:`~ticket_triage.training.train.fit`'s, so the artifact format, the numpy inference core and
-the parity reference are unchanged.
+The result is a :class:`~ticket_triage.training.fitting.FittedModel` like
+:func:`~ticket_triage.training.in_memory.fit`'s, so the artifact format, the numpy inference core
+and the parity reference are unchanged.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from ticket_triage.core.errors import DataError
 from ticket_triage.core.features import FeatureConfig, Featurizer
 from ticket_triage.training.config import TrainConfig
 from ticket_triage.training.data import DEFAULT_METADATA, LABEL_COLUMNS, Tickets
-from ticket_triage.training.train import (
+from ticket_triage.training.fitting import (
     FittedModel,
     Progress,
     calibrated_from_scores,
@@ -144,7 +144,7 @@ def _chunk_tickets(
 
 
 def _weighting(document_frequency: np.ndarray, n_documents: int, config: TrainConfig) -> Any:
-    """The fitted weighting step of :func:`ticket_triage.training.train.fit`, from counts alone.
+    """The fitted weighting step of :func:`ticket_triage.training.in_memory.fit`, from counts alone.
 
     ``TfidfTransformer(smooth_idf=True)`` computes ``ln((1 + n) / (1 + df)) + 1``; setting its
     fitted attributes directly keeps it the scikit-learn object the parity reference runs.
@@ -270,8 +270,8 @@ def fit_streaming(
 ) -> tuple[FittedModel, StreamedData]:
     """Fit the featuriser and every head from a file, a chunk at a time.
 
-    Returns the fitted model (same form as :func:`ticket_triage.training.train.fit`'s) and the
-    held-out test rows with what the pass learned about the file.
+    Returns the fitted model (same form as :func:`ticket_triage.training.in_memory.fit`'s) and
+    the held-out test rows with what the pass learned about the file.
 
     Raises
     ------
