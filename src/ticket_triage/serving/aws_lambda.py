@@ -15,9 +15,10 @@ a lifespan hook.
 
 Logs are JSON lines on stdout (CloudWatch) carrying the invocation's request id; see
 :mod:`ticket_triage.serving.logs` for why they come from the standard library rather than
-Powertools. Each triage request also prints one Embedded Metric Format line: counts per class, per
-queue and for review become CloudWatch metrics without an API call. With ``TRIAGE_DATABASE_URL``
-set, prediction records go to that database within the request (spooled to ``TRIAGE_SPOOL_PATH``,
+Powertools.
+Each triage request also prints one Embedded Metric Format line: counts per class, per queue and
+for review become CloudWatch metrics without an API call. With ``TRIAGE_DATABASE_URL`` set,
+prediction records go to that database within the request (spooled to ``TRIAGE_SPOOL_PATH``,
 ``/tmp`` in the template, while it is down; that spool lives only as long as the execution
 environment).
 """

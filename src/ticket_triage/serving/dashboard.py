@@ -6,13 +6,35 @@ own ``POST /v1/triage?explain=true``; no external scripts, fonts or images, so i
 closed network and under a strict Content-Security-Policy of ``'self'`` plus inline. Ticket
 text typed into the form goes only to that endpoint, and every value shown is inserted as
 text, never as HTML.
+
+The report itself is the monitoring package's
+(:func:`ticket_triage.production.monitoring.build_report` and
+:func:`~ticket_triage.production.monitoring.report_html`): this module only serves it, rendered
+at most once a minute per window (plotting takes about a second), without figures where
+matplotlib is not installed (the Lambda package).
 """
 
 from __future__ import annotations
 
-import html
+import importlib.util
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-__all__ = ["page"]
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from ticket_triage.core.errors import StoreUnavailable
+from ticket_triage.production.monitoring import CSS, build_report, report_html
+from ticket_triage.render.html import esc
+from ticket_triage.serving.dependencies import ReadyDep
+from ticket_triage.serving.service import Service
+
+__all__ = ["DASHBOARD_TTL_SECONDS", "Dashboard", "page", "router"]
+
+#: How long a rendered dashboard is reused: plotting the report takes about a second.
+DASHBOARD_TTL_SECONDS = 60.0
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1100px; padding: 1rem 2rem;
@@ -97,7 +119,7 @@ form.addEventListener("submit", async (event) => {
 
 
 def page(
-    report_html: str | None,
+    report: str | None,
     model_version: str,
     *,
     token_field: bool,
@@ -108,10 +130,10 @@ def page(
 
     Parameters
     ----------
-    report_html
+    report
         The monitoring report's body (from
-        :func:`ticket_triage.production.monitoring.report_html`), or None when the service keeps no
-        prediction log.
+        :func:`ticket_triage.production.monitoring.report_html`), or None when the service keeps
+        no prediction log.
     model_version
         Shown in the heading.
     token_field
@@ -126,14 +148,14 @@ def page(
         if token_field
         else ""
     )
-    report = report_html or "<p>No prediction log is configured (TRIAGE_DATABASE_URL).</p>"
+    body = report or "<p>No prediction log is configured (TRIAGE_DATABASE_URL).</p>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ticket-triage dashboard</title><style>{_STYLE}{report_css}</style></head>
 <body>
 <h1>ticket-triage</h1>
-<p class="muted">Model {html.escape(model_version)}. {html.escape(note)}</p>
+<p class="muted">Model {esc(model_version)}. {esc(note)}</p>
 <h2>Try a ticket</h2>
 <form id="try">
   <input name="subject" placeholder="Subject" aria-label="Subject">
@@ -145,7 +167,62 @@ def page(
 </form>
 <div id="result" hidden></div>
 <h2>Monitoring</h2>
-{report}
+{body}
 <script>{_SCRIPT}</script>
 </body></html>
 """
+
+
+class Dashboard:
+    """The dashboard of one service: the page of each window, cached for
+    :data:`DASHBOARD_TTL_SECONDS`."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._cache: dict[int, tuple[float, str]] = {}
+
+    def render(self, days: int) -> str:
+        """The page with the monitoring report of the last ``days`` days of the prediction log."""
+        now = time.monotonic()
+        cached = self._cache.get(days)
+        if cached is not None and now - cached[0] < DASHBOARD_TTL_SECONDS:
+            return cached[1]
+        service = self.service
+        recorder = service.loaded.recorder
+        report, note = None, f"The report covers the last {days} days of the prediction log."
+        if recorder is None:
+            note = "This service keeps no prediction log."
+        else:
+            # Plots need matplotlib, which the Lambda package leaves out: tables carry every
+            # number either way.
+            figures = importlib.util.find_spec("matplotlib") is not None
+            try:
+                recorder.flush()  # include the decisions still in the write buffer
+                since = datetime.now(UTC) - timedelta(days=days)
+                built = build_report(recorder.store, service.settings.model_dir, since=since)
+                report = report_html(built, figures=figures)
+            except StoreUnavailable:
+                note = "The database is unavailable: no report until it is back."
+        text = page(
+            report,
+            service.loaded.pipeline.model.version,
+            token_field=service.settings.protect_triage,
+            note=note,
+            report_css=CSS,
+        )
+        self._cache[days] = (now, text)
+        return text
+
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(
+    request: Request,
+    service: ReadyDep,
+    days: Annotated[int, Query(ge=1, le=366, description="The report's window, in days.")] = 30,
+) -> HTMLResponse:
+    """The monitoring report (per-class quality, queues, drift, alerts) and a try-a-ticket form."""
+    board: Dashboard = request.app.state.dashboard
+    return HTMLResponse(await run_in_threadpool(board.render, days))

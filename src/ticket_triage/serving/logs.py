@@ -73,3 +73,6 @@ def configure_logging(level: str, service: str = "ticket-triage") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic logs a dozen INFO lines on every start (plugin set-up, the dialect, "Running
+    # upgrade"); the store logs one line itself when the schema actually changes.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
