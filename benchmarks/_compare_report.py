@@ -16,7 +16,7 @@ import numpy as np
 from _systems import SYSTEMS
 
 if TYPE_CHECKING:
-    from compare import Result, Split
+    from _compare_data import Result, Split
 
 # Published NLBSE'24 results (cross-repository mean macro-F1 on the same test.csv).
 NLBSE_PUBLISHED = {"fastText (competition baseline)": 0.718, "RoBERTa": 0.792, "SetFit": 0.824}

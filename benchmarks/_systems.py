@@ -123,7 +123,9 @@ class TicketTriage(System):
     def fit(self, tickets: Sequence[Ticket], labels: Labels, validation: Any = None) -> None:
         from ticket_triage.core.features import FeatureConfig
         from ticket_triage.training.config import TrainConfig
-        from ticket_triage.training.train import build_artifact, combined_texts, fit
+        from ticket_triage.training.fitting import combined_texts
+        from ticket_triage.training.in_memory import fit
+        from ticket_triage.training.train import build_artifact
 
         config = TrainConfig()  # the shipped defaults, as `triage train` uses them
         texts = combined_texts(tickets, FeatureConfig(tokenizer=config.tokenizer))

@@ -50,13 +50,13 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from _compare_data import Result, Split
 from _compare_report import PROTOCOL, dataset_tables, nlbse_table, plots, versions
 from _report import machine, publish
 from _systems import SYSTEMS, Naive, System, Ticket, missing
@@ -64,7 +64,7 @@ from quality import SHARED, _subset
 from ticket_triage.core.thresholds import target_threshold
 from ticket_triage.training.data import Tickets, read_tickets
 from ticket_triage.training.evaluate import expected_calibration_error, per_class_scores
-from ticket_triage.training.train import split_rows
+from ticket_triage.training.in_memory import split_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("support_tickets_sample", "github_issues_nlbse24", "bitext_customer_support")
@@ -78,37 +78,6 @@ TARGETS = {
     ("bitext_customer_support", "topic"): "refund",
 }
 MIN_PRECISION, CONFIDENCE, MIN_SUPPORT = 0.85, 0.9, 10
-
-
-@dataclass
-class Split:
-    """One dataset's rows: fit (80% of train), validation (20% of train), test."""
-
-    name: str
-    fit: Tickets
-    validation: Tickets
-    test: Tickets
-    heads: list[str]
-    test_repos: list[str] = field(default_factory=list)  # NLBSE only
-    train: Tickets | None = None  # NLBSE only: the whole official train.csv, for per-repo models
-    train_repos: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Result:
-    """Everything measured for one system on one dataset (or why it was not)."""
-
-    system: str
-    status: str = "ok"  # "ok", "not installed (make bench-env)", "failed: ..."
-    heads: dict[str, dict[str, Any]] = field(default_factory=dict)
-    fit_seconds: float = 0.0
-    size: int = 0
-    latency_us: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    throughput: float = 0.0
-    cold_start: float = 0.0
-    per_repo: dict[str, float] = field(default_factory=dict)
-    pooled_per_repo: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
 
 def _sample(tickets: Tickets, limit: int | None, seed: int = 0) -> Tickets:

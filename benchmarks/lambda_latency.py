@@ -1,7 +1,7 @@
 """The Lambda handler: warm invoke latency in-process, and cold init in fresh interpreters, each
 beside a comparable FastAPI + Mangum app that predicts with scikit-learn.
 
-Targets of the serving issue: a warm invoke of ``ticket_triage.serving.aws_lambda.handler`` with an
+Targets of the serving issue: a warm invoke of ``ticket_triage.aws_lambda.handler`` with an
 HTTP API (v2) event carrying a ticket, p99 <= 1 ms; cold init (the handler module imported, the
 model loaded and verified, the app built) median <= 300 ms.
 
@@ -120,7 +120,7 @@ def tickets(n: int = 300) -> list[dict[str, Any]]:
 
 def http_event(kind: str, ticket: Mapping[str, Any]) -> dict[str, Any]:
     """The shared payload of ``kind`` turned into ``POST /v1/triage`` with ``ticket`` as body
-    (as ``tests/functional/test_aws_lambda.py`` does)."""
+    (as ``tests/serving/test_aws_lambda.py`` does)."""
     event = copy.deepcopy(json.loads((EVENTS / f"{kind}.json").read_text()))
     body = json.dumps(ticket)
     if event.get("version") == "2.0":
@@ -234,7 +234,7 @@ def cold_starts(
 PACKAGE_INVOKE = """\
 import json, sys, time, types
 sys.path.insert(0, {package!r})
-import ticket_triage.serving.aws_lambda as app
+import ticket_triage.aws_lambda as app
 from ticket_triage.core.features import COMPILED
 events = [json.loads(line) for line in sys.stdin]
 context = types.SimpleNamespace(aws_request_id="benchmark")

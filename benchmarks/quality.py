@@ -40,7 +40,9 @@ from _report import Target, machine, publish, verdict, versions
 from ticket_triage.training.config import TrainConfig
 from ticket_triage.training.data import Tickets, read_tickets
 from ticket_triage.training.evaluate import evaluate
-from ticket_triage.training.train import build_artifact, combined_texts, fit, split_rows, train
+from ticket_triage.training.fitting import combined_texts
+from ticket_triage.training.in_memory import fit, split_rows
+from ticket_triage.training.train import build_artifact, train
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"

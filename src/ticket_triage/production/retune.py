@@ -30,8 +30,6 @@ import copy
 import hashlib
 import json
 import shutil
-import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,185 +41,23 @@ from ticket_triage.core.artifact import (
     MODEL_FILE,
     WEIGHTS_FILE,
     check_target,
-    publish,
     read_artifact,
     seal,
+    staged,
 )
+from ticket_triage.core.decisions import decide
 from ticket_triage.core.errors import ArtifactError, DataError
-from ticket_triage.core.model import TriageModel, decide
-from ticket_triage.core.thresholds import TargetResult, auto_thresholds, target_threshold
+from ticket_triage.core.model import TriageModel
+from ticket_triage.core.thresholds import auto_thresholds, target_threshold
+from ticket_triage.production.retuned import HeadRetune, RetuneResult, TargetRetune
 
 if TYPE_CHECKING:
     from ticket_triage.production.store import Store
 
-__all__ = ["HeadRetune", "RetuneResult", "TargetRetune", "retune"]
+__all__ = ["retune"]
 
 #: ``TrainConfig.min_support``'s default, for artifacts whose training record lacks it.
 _DEFAULT_MIN_SUPPORT = 10
-
-
-@dataclass(frozen=True)
-class TargetRetune:
-    """How one head's target threshold changed.
-
-    Attributes
-    ----------
-    label : str
-        The target class (urgency ``high``).
-    min_precision : float
-        The artifact's precision target, unchanged.
-    old_threshold : float
-        The threshold before re-tuning.
-    result : TargetResult
-        The new threshold, and the precision (with its lower bound) and recall it achieves on
-        the feedback; ``reachable`` False when no threshold meets the target there (the result is
-        then the best fallback, as in training).
-    old_precision : float or None
-        What the old threshold achieves on the same feedback, for comparison (None: it
-        predicts no ticket as the target class).
-    old_recall : float
-        The old threshold's recall on the same feedback.
-    n_positive : int
-        Feedback tickets the agents labelled as the target class.
-    """
-
-    label: str
-    min_precision: float
-    old_threshold: float
-    result: TargetResult
-    old_precision: float | None
-    old_recall: float
-    n_positive: int
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON for the ``retuned`` record."""
-        return {
-            "class": self.label,
-            "min_precision": self.min_precision,
-            "old_threshold": self.old_threshold,
-            "new_threshold": self.result.threshold,
-            "n_positive": self.n_positive,
-            "expected": self.result.to_json(),
-            "old_threshold_on_feedback": {
-                "precision": self.old_precision,
-                "recall": self.old_recall,
-            },
-        }
-
-
-@dataclass(frozen=True)
-class HeadRetune:
-    """What re-tuning did to one head.
-
-    Attributes
-    ----------
-    head : str
-        Head name.
-    n_feedback : int
-        Feedback tickets with this head's label, on these weights, since ``since``.
-    target : TargetRetune or None
-        The target threshold's change; None for a head without a target or left unchanged.
-    review_rule : dict
-        The artifact's review rule (``{"min_precision": p}`` or ``{"coverage": c}``).
-    old_review, new_review : dict of str to float or None
-        Per class, the auto-decision threshold before and after (None: never decided alone).
-    kept : dict of str to str
-        Classes whose review threshold was kept, and why (too few feedback tickets decided as
-        that class to re-tune it).
-    unchanged : str or None
-        Why the whole head was left as it was (a head without target and too little feedback).
-    """
-
-    head: str
-    n_feedback: int
-    target: TargetRetune | None
-    review_rule: dict[str, float]
-    old_review: dict[str, float | None]
-    new_review: dict[str, float | None]
-    kept: dict[str, str]
-    unchanged: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON for the ``retuned`` record."""
-        return {
-            "n_feedback": self.n_feedback,
-            "unchanged": self.unchanged,
-            "target": self.target.to_json() if self.target else None,
-            "review": {
-                "rule": self.review_rule,
-                "old_thresholds": self.old_review,
-                "new_thresholds": self.new_review,
-                "kept": self.kept,
-            },
-        }
-
-    def lines(self) -> list[str]:
-        """This head's part of :meth:`RetuneResult.summary`."""
-        if self.unchanged:
-            return [f"{self.head}: unchanged: {self.unchanged}"]
-        out = []
-        target = self.target
-        if target is not None:
-            result = target.result
-            change = f"{target.old_threshold:.3f} -> {result.threshold:.3f}"
-            on = f"on {self.n_feedback} feedback tickets"
-            if result.reachable:
-                out.append(
-                    f"{self.head}: {target.label!r} threshold {change}; expected precision "
-                    f"{result.precision:.2f} (lower bound {result.precision_lower:.2f}), recall "
-                    f"{result.recall:.2f} {on}"
-                )
-            else:
-                out.append(
-                    f"{self.head}: target precision {target.min_precision:.2f} for "
-                    f"{target.label!r} NOT reachable {on} (best lower bound "
-                    f"{result.best_precision:.2f}); fallback threshold {change}: precision "
-                    f"{result.precision:.2f}, recall {result.recall:.2f}"
-                )
-            if target.old_precision is not None:
-                out.append(
-                    f"{self.head}: the old threshold gave precision {target.old_precision:.2f}, "
-                    f"recall {target.old_recall:.2f} on the same tickets"
-                )
-        changes = ", ".join(
-            f"{c} {_threshold(self.old_review[c])} -> {_threshold(self.new_review[c])}"
-            for c in self.new_review
-            if self.new_review[c] != self.old_review[c]
-        )
-        out.append(f"{self.head}: review thresholds {changes or 'unchanged'}")
-        for label, reason in self.kept.items():
-            out.append(f"{self.head}: review threshold of {label!r} kept: {reason}")
-        return out
-
-
-@dataclass(frozen=True)
-class RetuneResult:
-    """What :func:`retune` wrote.
-
-    Attributes
-    ----------
-    out : Path
-        The new artifact.
-    from_version, version : str
-        The re-tuned model's version and the new one.
-    since : datetime
-        Feedback on predictions from this time on was used.
-    heads : tuple of HeadRetune
-        Per head of the model, what changed.
-    """
-
-    out: Path
-    from_version: str
-    version: str
-    since: datetime
-    heads: tuple[HeadRetune, ...]
-
-    def summary(self) -> str:
-        """Lines for a person (the CLI prints them): what changed, and what to expect."""
-        lines = [f"re-tuned {self.from_version} -> {self.version}, written to {self.out}"]
-        for head in self.heads:
-            lines.extend(head.lines())
-        return "\n".join(lines)
 
 
 def retune(
@@ -354,50 +190,66 @@ def _retune_head(
     old_review = {c: head["review"]["thresholds"][c] for c in classes}
     target = head.get("target")
     n_positive = int((truth == index[target["class"]]).sum()) if target else 0
+    target_change, new_review, kept, unchanged, refusal = None, old_review, {}, None, None
     if len(usable) < min_feedback or (target and n_positive < min_support):
-        refusal = None
+        unchanged = f"{len(usable)} feedback tickets, fewer than {min_feedback}"
         if target:
             refusal = (
                 f"{name}: {len(usable)} feedback tickets, {n_positive} of them "
                 f"{target['class']!r}; re-tuning needs at least {min_feedback}, with at least "
                 f"{min_support} {target['class']!r}"
             )
-        unchanged = HeadRetune(
-            head=name,
-            n_feedback=len(usable),
-            target=None,
-            review_rule=rule,
-            old_review=old_review,
-            new_review=old_review,
-            kept={},
-            unchanged=f"{len(usable)} feedback tickets, fewer than {min_feedback}",
+    else:
+        target_index, threshold = None, np.inf
+        if target:
+            target_index = index[target["class"]]
+            positives = truth == target_index
+            target_change = _retune_target(target, proba[:, target_index], positives, min_support)
+            threshold = target_change.result.threshold
+        decided = decide(proba, target_index, threshold)
+        new_review, kept = _retune_review(
+            rule, classes, old_review, proba, decided, truth, min_support
         )
-        return unchanged, refusal
-    target_change = None
-    target_index, threshold = None, np.inf
-    if target:
-        target_index = index[target["class"]]
-        scores, positives = proba[:, target_index], truth == target_index
-        result = target_threshold(
-            scores,
-            positives,
-            float(target["min_precision"]),
-            min_support,
-            float(target.get("confidence", 0.5)),
-        )
-        hits = scores >= float(target["threshold"])
-        true_hits = int((hits & positives).sum())
-        target_change = TargetRetune(
-            label=target["class"],
-            min_precision=float(target["min_precision"]),
-            old_threshold=float(target["threshold"]),
-            result=result,
-            old_precision=true_hits / int(hits.sum()) if hits.any() else None,
-            old_recall=true_hits / n_positive,
-            n_positive=n_positive,
-        )
-        threshold = result.threshold
-    decided = decide(proba, target_index, threshold)
+    change = HeadRetune(
+        name, len(usable), target_change, rule, old_review, new_review, kept, unchanged
+    )
+    return change, refusal
+
+
+def _retune_target(
+    target: dict[str, Any], scores: np.ndarray, positives: np.ndarray, min_support: int
+) -> TargetRetune:
+    """The target class's new threshold on the feedback, beside what the old one achieves."""
+    result = target_threshold(
+        scores,
+        positives,
+        float(target["min_precision"]),
+        min_support,
+        float(target.get("confidence", 0.5)),
+    )
+    hits = scores >= float(target["threshold"])
+    true_hits = int((hits & positives).sum())
+    return TargetRetune(
+        label=target["class"],
+        min_precision=float(target["min_precision"]),
+        old_threshold=float(target["threshold"]),
+        result=result,
+        old_precision=true_hits / int(hits.sum()) if hits.any() else None,
+        old_recall=true_hits / int(positives.sum()),
+        n_positive=int(positives.sum()),
+    )
+
+
+def _retune_review(
+    rule: dict[str, float],
+    classes: list[str],
+    old_review: dict[str, float | None],
+    proba: np.ndarray,
+    decided: np.ndarray,
+    truth: np.ndarray,
+    min_support: int,
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """The new review thresholds, and the classes whose old one is kept (with why)."""
     tuned = auto_thresholds(
         proba,
         decided,
@@ -416,17 +268,7 @@ def _retune_head(
                 kept[label] = (
                     f"only {n_decided} feedback tickets decided as it (needs {min_support})"
                 )
-    change = HeadRetune(
-        head=name,
-        n_feedback=len(usable),
-        target=target_change,
-        review_rule=rule,
-        old_review=old_review,
-        new_review=new_review,
-        kept=kept,
-        unchanged=None,
-    )
-    return change, None
+    return new_review, kept
 
 
 def _refusal(
@@ -445,9 +287,7 @@ def _refusal(
 
 def _publish(source: Path, out: Path, meta: dict[str, Any], manifest: dict[str, Any]) -> None:
     """Build the new artifact in a staging directory, check it, and move it to ``out``."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with staged(out) as staging:
         for name in manifest["files"]:
             if name != MODEL_FILE:
                 shutil.copyfile(source / name, staging / name)
@@ -459,11 +299,3 @@ def _publish(source: Path, out: Path, meta: dict[str, Any], manifest: dict[str, 
             if name != MODEL_FILE and sealed["files"][name]["sha256"] != entry["sha256"]:
                 raise ArtifactError(f"{source / name}: changed while re-tuning; try again")
         TriageModel.load(staging)  # what will serve must load, thresholds and all
-        publish(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-
-
-def _threshold(value: float | None) -> str:
-    return "never" if value is None else f"{value:.3f}"

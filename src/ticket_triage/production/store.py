@@ -20,6 +20,7 @@ failure, or a spooled record flushed twice, never makes a duplicate.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,8 @@ __all__ = [
     "PredictionRow",
     "Store",
 ]
+
+logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -160,20 +163,29 @@ class Store:
         return _safe(str(self.engine.url))
 
     def migrate(self) -> None:
-        """Apply the Alembic migrations up to the newest (a no-op when already there)."""
+        """Apply the Alembic migrations up to the newest (a no-op when already there); one log
+        line when the schema changed (Alembic's own lines are silenced by the entry points)."""
         from alembic import command
         from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self.engine.begin() as connection:
+                before = MigrationContext.configure(connection).get_current_revision()
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
+                after = MigrationContext.configure(connection).get_current_revision()
         except SQLAlchemyError as exc:
             raise StoreUnavailable(
                 f"cannot migrate {_safe(str(self.engine.url))}: {str(exc).splitlines()[0]}"
             ) from exc
+        if before != after:
+            logger.info(
+                "prediction log schema upgraded",
+                extra={"store": self.url, "from_revision": before, "to_revision": after},
+            )
         self._migrated = True
 
     def _ensure_schema(self) -> None:

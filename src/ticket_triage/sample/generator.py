@@ -1,7 +1,7 @@
 """Generate the project's own synthetic support tickets, deterministically, for the demo model.
 
 Everything this module produces is **synthetic**: no real customer wrote any of it. The committed
-file ``data/sample_tickets.csv`` is the output of :func:`write_sample_csv` with its defaults, and a
+file ``sample/tickets.csv`` is the output of :func:`write_sample_csv` with its defaults, and a
 test regenerates it byte for byte, so the file and this code cannot drift apart.
 
 Why it exists: the demo model (``triage train`` on a fresh checkout, the examples, the API smoke
@@ -41,32 +41,33 @@ enough for a convincing demo, hard enough that thresholds and abstention have wo
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from random import Random
 
+from ticket_triage.sample.slots import Slots, render
 from ticket_triage.sample.templates import (
     AMBIGUOUS,
+    CHANNELS,
     CLOSERS,
     CODE_SENTENCES,
-    ERROR_CODES,
-    FILLERS,
+    COLUMNS,
     GENERIC,
     GREETINGS,
     HIGH_CUES,
     HIGH_SUBJECT,
     LOW_CUES,
     LOW_SUBJECT,
-    MONTHS,
     NORMAL_CUES,
     OPENERS,
-    PHONES,
+    PLANS,
     PROBLEMS,
-    SHARED_FILLERS,
+    PRODUCTS,
+    REGIONS,
     SIGN_OFFS,
     SUBJECTS,
-    URL_PATHS,
+    TOPICS,
+    URGENCIES,
     URL_SENTENCES,
     VAGUE,
     VAGUE_SUBJECTS,
@@ -85,14 +86,6 @@ __all__ = [
     "write_sample_csv",
 ]
 
-#: Column order of the CSV; the data contract reads the columns by name.
-COLUMNS = ("subject", "body", "product", "plan", "region", "channel", "urgency", "topic")
-PRODUCTS = ("billing", "web_app", "mobile_app", "api", "integrations")
-PLANS = ("free", "pro", "business", "enterprise")
-REGIONS = ("eu", "us", "apac")
-CHANNELS = ("email", "web", "chat")
-URGENCIES = ("high", "normal", "low")
-TOPICS = ("billing", "bug", "feature_request", "account")
 
 #: Share of rows whose urgency or topic label is flipped at random after the text is written.
 LABEL_NOISE = 0.04
@@ -125,80 +118,6 @@ _CHANNEL_WEIGHTS = {"high": (0.40, 0.25, 0.35), "other": (0.50, 0.32, 0.18)}
 _SIGNATURE_SHARE = {"email": 0.6, "web": 0.2, "chat": 0.05}
 _CODE_SHARE = {"bug": 0.5, "billing": 0.3, "account": 0.3, "feature_request": 0.04}
 _URL_SHARE = 0.13
-
-_ALTERNATION = re.compile(r"\[([^\[\]]*)\]")
-_SLOT = re.compile(r"\{(\w+)\}")
-
-
-class _Slots:
-    """Fill ``{slot}`` placeholders for one ticket; a slot keeps its value within the ticket.
-
-    Keeping the value means a ticket that names "the reports page" twice names the same page, which
-    real tickets do and which keeps the wording coherent.
-    """
-
-    def __init__(self, rng: Random, lang: str, topic: str, region: str, plan: str) -> None:
-        self._rng = rng
-        self._lang = lang
-        self._topic = topic
-        self._region = region
-        self._plan = plan
-        self._values: dict[str, str] = {}
-
-    def __call__(self, name: str) -> str:
-        if name not in self._values:
-            self._values[name] = self._draw(name)
-        return self._values[name]
-
-    def _draw(self, name: str) -> str:
-        rng = self._rng
-        if name in FILLERS[self._lang]:
-            return rng.choice(FILLERS[self._lang][name])
-        if name in SHARED_FILLERS:
-            return rng.choice(SHARED_FILLERS[name])
-        if name == "plan_name":
-            # Mostly the customer's own plan; sometimes the one they want to move to.
-            plan = self._plan if rng.random() < 0.8 else rng.choice(PLANS)
-            return plan.capitalize()
-        if name == "code":
-            return rng.choice(ERROR_CODES[self._topic])
-        if name == "amount":
-            cents = rng.choice(("00", "99", "50"))
-            if self._lang == "de":
-                return f"{rng.randint(9, 2999)},{cents} €"
-            return f"{rng.choice(('$', '€', '£'))}{rng.randint(9, 2999)}.{cents}"
-        if name == "invoice":
-            return f"INV-{rng.randint(2023, 2025)}-{rng.randint(100, 99999):05d}"
-        if name == "ticket":
-            return f"#{rng.randint(10000, 99999)}"
-        if name in ("count", "count2"):
-            return str(rng.randint(2, 40))
-        if name == "account_id":
-            return f"ACC-{rng.randint(100000, 999999)}"
-        if name == "month":
-            return rng.choice(MONTHS[self._lang])
-        if name == "domain":
-            return _domain(self("company"))
-        if name == "url":
-            path = _render(rng.choice(URL_PATHS[self._topic]), rng, self)
-            return f"https://app.example.com/{path}"
-        if name == "phone":
-            template = rng.choice(PHONES[self._region])
-            return template.format(
-                digits=f"{rng.randint(1000000, 9999999)}", digits4=f"{rng.randint(0, 9999):04d}"
-            )
-        raise ValueError(f"unknown template slot {name!r}")
-
-
-def _domain(company: str) -> str:
-    """Turn a company name into a plausible mail domain (``Acme GmbH`` -> ``acme.example``)."""
-    return re.sub(r"[^a-z]", "", company.lower().split()[0]) + ".example"
-
-
-def _render(template: str, rng: Random, slots: _Slots) -> str:
-    """Expand ``[a|b]`` alternatives, then fill ``{slot}`` placeholders."""
-    text = _ALTERNATION.sub(lambda match: rng.choice(match.group(1).split("|")), template)
-    return _SLOT.sub(lambda match: slots(match.group(1)), text)
 
 
 def _pick(rng: Random, weights: Mapping[str, float]) -> str:
@@ -268,7 +187,7 @@ def _problem_sentences(
     lang: str,
     topic: str,
     framing: tuple[str | None, tuple[str, str] | None],
-    slots: _Slots,
+    slots: Slots,
 ) -> list[str]:
     """One to three sentences about the problem, following :func:`_framing`."""
     frame, pair = framing
@@ -284,12 +203,10 @@ def _problem_sentences(
             templates.append(rng.choice(PROBLEMS[lang][topic]))
         if pair is not None:
             templates.insert(rng.randint(0, len(templates)), rng.choice(AMBIGUOUS[lang][pair]))
-    return [_render(template, rng, slots) for template in dict.fromkeys(templates)]
+    return [render(template, rng, slots) for template in dict.fromkeys(templates)]
 
 
-def _urgency_sentences(
-    rng: Random, lang: str, topic: str, urgency: str, slots: _Slots
-) -> list[str]:
+def _urgency_sentences(rng: Random, lang: str, topic: str, urgency: str, slots: Slots) -> list[str]:
     """Cues for the urgency; present often but not always, and sometimes on the wrong level."""
     cues: list[str] = []
     if urgency == "high":
@@ -307,15 +224,15 @@ def _urgency_sentences(
             cues.append(rng.choice(LOW_CUES[lang]))
         elif roll < 0.25:
             cues.append(rng.choice(NORMAL_CUES[lang]))
-    return [_render(cue, rng, slots) for cue in cues]
+    return [render(cue, rng, slots) for cue in cues]
 
 
-def _subject(rng: Random, lang: str, frame: str | None, urgency: str, slots: _Slots) -> str:
+def _subject(rng: Random, lang: str, frame: str | None, urgency: str, slots: Slots) -> str:
     """A subject from the framing topic's templates (or a vague one), sometimes marked urgent."""
     if frame is None or rng.random() < 0.18:
-        subject = _render(rng.choice(VAGUE_SUBJECTS[lang]), rng, slots)
+        subject = render(rng.choice(VAGUE_SUBJECTS[lang]), rng, slots)
     else:
-        subject = _render(rng.choice(SUBJECTS[lang][frame]), rng, slots)
+        subject = render(rng.choice(SUBJECTS[lang][frame]), rng, slots)
     roll = rng.random()
     if (urgency == "high" and roll < 0.35) or (urgency == "normal" and roll < 0.02):
         prefix, suffix = rng.choice(HIGH_SUBJECT[lang])
@@ -325,7 +242,7 @@ def _subject(rng: Random, lang: str, frame: str | None, urgency: str, slots: _Sl
     return subject
 
 
-def _signature(rng: Random, lang: str, slots: _Slots) -> str:
+def _signature(rng: Random, lang: str, slots: Slots) -> str:
     """An e-mail signature: sign-off, name, often company and phone, or a mobile footer."""
     if rng.random() < 0.08:
         return "Sent from my iPhone" if lang == "en" else "Von meinem iPhone gesendet"
@@ -346,22 +263,22 @@ def _ticket(rng: Random) -> dict[str, str]:
     product = _pick_from(rng, PRODUCTS, _PRODUCT_WEIGHTS[topic])
     region = _pick_from(rng, REGIONS, _REGION_WEIGHTS[lang])
     channel = _pick_from(rng, CHANNELS, _CHANNEL_WEIGHTS["high" if urgency == "high" else "other"])
-    slots = _Slots(rng, lang, topic, region, plan)
+    slots = Slots(rng, lang, topic, region, plan)
 
     framing = _framing(rng, lang, topic)
     frame = framing[0]
     subject = _subject(rng, lang, frame, urgency, slots)
     sentences = []
     if frame is not None and rng.random() < 0.8:
-        sentences.append(_render(rng.choice(OPENERS[lang][frame]), rng, slots))
+        sentences.append(render(rng.choice(OPENERS[lang][frame]), rng, slots))
     sentences += _problem_sentences(rng, lang, topic, framing, slots)
     if rng.random() < _CODE_SHARE[frame or topic]:
-        sentences.append(_render(rng.choice(CODE_SENTENCES[lang]), rng, slots))
+        sentences.append(render(rng.choice(CODE_SENTENCES[lang]), rng, slots))
     generic = rng.sample(GENERIC[lang], k=rng.choice((0, 1, 1, 2, 2, 3)))
-    sentences += [_render(template, rng, slots) for template in generic]
+    sentences += [render(template, rng, slots) for template in generic]
     sentences += _urgency_sentences(rng, lang, topic, urgency, slots)
     if rng.random() < _URL_SHARE:
-        sentences.append(_render(rng.choice(URL_SENTENCES[lang]), rng, slots))
+        sentences.append(render(rng.choice(URL_SENTENCES[lang]), rng, slots))
     if rng.random() < 0.75:
         sentences.append(rng.choice(CLOSERS[lang]))
 

@@ -12,21 +12,23 @@ without scrolling past the code. Because this file is pure data, it may exceed t
 limit.
 
 Editing any entry, even its order, changes the generated tickets: regenerate the committed
-``data/sample_tickets.csv`` with :func:`ticket_triage.sample.generator.write_sample_csv` afterwards
-(a test compares the two byte for byte).
+``sample/tickets.csv`` with :func:`ticket_triage.sample.generator.write_sample_csv` afterwards (a
+test compares the two byte for byte).
 
 Template syntax: ``[a|b]`` picks one alternative and ``{slot}`` draws a filler (see
-``sample_data._Slots``). Most dicts are keyed by language (``"en"``, ``"de"``), then by topic;
-:data:`SHARED_FILLERS` is keyed by slot, :data:`ERROR_CODES` and :data:`URL_PATHS` by topic and
-:data:`PHONES` by region.
+:class:`ticket_triage.sample.slots.Slots`). Most dicts are keyed by language (``"en"``, ``"de"``),
+then by topic; :data:`SHARED_FILLERS` is keyed by slot, :data:`ERROR_CODES` and :data:`URL_PATHS`
+by topic and :data:`PHONES` by region.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AMBIGUOUS",
+    "CHANNELS",
     "CLOSERS",
     "CODE_SENTENCES",
+    "COLUMNS",
     "ERROR_CODES",
     "FILLERS",
     "GENERIC",
@@ -39,15 +41,29 @@ __all__ = [
     "NORMAL_CUES",
     "OPENERS",
     "PHONES",
+    "PLANS",
     "PROBLEMS",
+    "PRODUCTS",
+    "REGIONS",
     "SHARED_FILLERS",
     "SIGN_OFFS",
     "SUBJECTS",
+    "TOPICS",
+    "URGENCIES",
     "URL_PATHS",
     "URL_SENTENCES",
     "VAGUE",
     "VAGUE_SUBJECTS",
 ]
+
+#: Column order of the CSV; the data contract reads the columns by name.
+COLUMNS = ("subject", "body", "product", "plan", "region", "channel", "urgency", "topic")
+PRODUCTS = ("billing", "web_app", "mobile_app", "api", "integrations")
+PLANS = ("free", "pro", "business", "enterprise")
+REGIONS = ("eu", "us", "apac")
+CHANNELS = ("email", "web", "chat")
+URGENCIES = ("high", "normal", "low")
+TOPICS = ("billing", "bug", "feature_request", "account")
 
 
 def _words(text: str) -> tuple[str, ...]:

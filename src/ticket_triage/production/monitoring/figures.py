@@ -1,27 +1,20 @@
 """Figures of the monitoring report, drawn from the report's JSON alone.
 
-Drawing from the JSON (not from the raw rows) means the dashboard, the saved ``report.html`` and a
-report read back from ``report.json`` show the same pictures. The drawing helpers are the
-evaluation report's (:mod:`ticket_triage.training.report_figures`): matplotlib is imported only
+Drawing from the JSON (not from the raw rows) means the dashboard, the saved ``report.html`` and
+a report read back from ``report.json`` show the same pictures. The drawing helpers are
+those every report shares (:mod:`ticket_triage.render.figures`): matplotlib is imported only
 inside them, figures are Agg-rendered :class:`~matplotlib.figure.Figure` objects (no pyplot state,
 safe in a server), embedded as base64 PNG data URIs.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ticket_triage.training.report_figures import (
-    _colors,
-    _label,
-    _new_axes,
-    _png_data_uri,
-    finish_reliability,
-)
+from ticket_triage.render.figures import Figures, colors, drawn, finish_reliability, label, new_axes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -31,15 +24,13 @@ __all__ = ["head_figures", "traffic_figures"]
 #: Queues beyond this many (the smallest) are drawn together as "(other queues)".
 _MAX_QUEUES = 9
 
-Figures = list[tuple[str, str, str]]
-
 
 def traffic_figures(traffic: Mapping[str, Any], unit: str) -> Figures:
     """Queue shares and review rate per bucket, as ``(data URI, alt text, caption)``."""
     buckets = traffic["buckets"]
     if not any(bucket["n"] for bucket in buckets):
         return []
-    return _drawn(
+    return drawn(
         [
             (
                 lambda: _queue_figure(buckets, unit),
@@ -58,49 +49,35 @@ def traffic_figures(traffic: Mapping[str, Any], unit: str) -> Figures:
 
 
 def head_figures(name: str, head: Mapping[str, Any]) -> Figures:
-    """One head's class mix, weekly scores on feedback and reliability diagram."""
-    plans: list[tuple[Callable[[], Figure], str, str]] = []
-    if head["n_predictions"]:
-        plans.append(
-            (
-                lambda: _mix_figure(name, head["mix"]),
-                f"Predicted class mix of {name}",
-                "Share of predictions per class: this window, the previous window, and the "
-                "training hold-out (predicted, after thresholds).",
-            )
-        )
+    """One head's class mix, weekly scores on feedback and reliability diagram (each only when
+    there is something to draw: one weekly point is no trend)."""
     feedback = head["feedback"]
-    if sum(1 for week in feedback["weekly"] if week["n"]) >= 2:  # one point is no trend
-        plans.append(
-            (
-                lambda: _weekly_figure(name, feedback["weekly"], head["target"]),
-                f"Weekly scores of {name} on feedback",
-                "Per ISO week, on tickets the agents labelled: accuracy"
-                + (
-                    ", and the target class's precision against its target (dashed)."
-                    if head["target"]
-                    else "."
-                ),
-            )
-        )
-    if feedback["calibration"]:
-        plans.append(
-            (
-                lambda: _reliability_figure(name, feedback["calibration"]),
-                f"Reliability diagram of {name} on feedback",
-                "Top-class confidence in 10 bins against how often the agents agreed; grey bars: "
-                "share of tickets per bin.",
-            )
-        )
-    return _drawn(plans)
-
-
-def _drawn(plans: Sequence[tuple[Callable[[], Figure], str, str]]) -> Figures:
-    # A class or queue name with a glyph DejaVu Sans lacks (emoji, CJK) draws as a box and warns;
-    # cosmetic, and it must not fail a run under ``-W error`` (as in the evaluation report).
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
-        return [(_png_data_uri(draw()), alt, caption) for draw, alt, caption in plans]
+    weeks = sum(1 for week in feedback["weekly"] if week["n"])
+    target = ", and the target class's precision against its target (dashed)."
+    plans: list[tuple[bool, Callable[[], Figure], str, str]] = [
+        (
+            bool(head["n_predictions"]),
+            lambda: _mix_figure(name, head["mix"]),
+            f"Predicted class mix of {name}",
+            "Share of predictions per class: this window, the previous window, and the "
+            "training hold-out (predicted, after thresholds).",
+        ),
+        (
+            weeks >= 2,
+            lambda: _weekly_figure(name, feedback["weekly"], head["target"]),
+            f"Weekly scores of {name} on feedback",
+            "Per ISO week, on tickets the agents labelled: accuracy"
+            + (target if head["target"] else "."),
+        ),
+        (
+            bool(feedback["calibration"]),
+            lambda: _reliability_figure(name, feedback["calibration"]),
+            f"Reliability diagram of {name} on feedback",
+            "Top-class confidence in 10 bins against how often the agents agreed; grey bars: "
+            "share of tickets per bin.",
+        ),
+    ]
+    return drawn([(draw, alt, caption) for wanted, draw, alt, caption in plans if wanted])
 
 
 def _ticks(ax: Any, keys: Sequence[str]) -> None:
@@ -121,11 +98,11 @@ def _queue_figure(buckets: Sequence[Mapping[str, Any]], unit: str) -> Figure:
     series = {q: [b["queues"].get(q, 0.0) for b in buckets] for q in shown}
     if merged:
         series["(other queues)"] = [sum(b["queues"].get(q, 0.0) for q in merged) for b in buckets]
-    fig, ax = _new_axes()
+    fig, ax = new_axes()
     x = np.arange(len(buckets))
     bottom = np.zeros(len(buckets))
-    for color, (queue, shares) in zip(_colors(len(series)), series.items(), strict=True):
-        ax.bar(x, shares, bottom=bottom, color=color, width=0.8, label=_label(queue))
+    for color, (queue, shares) in zip(colors(len(series)), series.items(), strict=True):
+        ax.bar(x, shares, bottom=bottom, color=color, width=0.8, label=label(queue))
         bottom += np.asarray(shares)
     _ticks(ax, [b["bucket"] for b in buckets])
     ax.set_ylim(0, 1.0)
@@ -140,7 +117,7 @@ def _review_figure(
     buckets: Sequence[Mapping[str, Any]], previous: float | None, unit: str
 ) -> Figure:
     """The review rate per bucket (gaps where a bucket had no tickets)."""
-    fig, ax = _new_axes()
+    fig, ax = new_axes()
     rates = [np.nan if b["review_rate"] is None else b["review_rate"] for b in buckets]
     ax.plot(range(len(buckets)), rates, marker="o", markersize=3, color="#2680c2", label="window")
     if previous is not None:
@@ -165,19 +142,19 @@ def _mix_figure(name: str, mix: Mapping[str, Mapping[str, Any]]) -> Figure:
         ("training", "training_share", "#f0b429"),
     ]
     series = [s for s in series if any(mix[c][s[1]] is not None for c in labels)]
-    fig, ax = _new_axes()
+    fig, ax = new_axes()
     width = 0.8 / len(series)
     x = np.arange(len(labels))
     for i, (legend, key, color) in enumerate(series):
         values = [mix[c][key] or 0.0 for c in labels]
         ax.bar(x + (i - (len(series) - 1) / 2) * width, values, width, color=color, label=legend)
-    ax.set_xticks(x, [_label(c) for c in labels], fontsize=7)
+    ax.set_xticks(x, [label(c) for c in labels], fontsize=7)
     if len(labels) > 4:
         ax.tick_params(axis="x", labelrotation=45)
     ax.set_ylabel("share of predictions", fontsize=8)
     ax.tick_params(axis="y", labelsize=7)
     ax.grid(alpha=0.3, axis="y")
-    ax.set_title(f"Predicted class mix: {_label(name)}", fontsize=9)
+    ax.set_title(f"Predicted class mix: {label(name)}", fontsize=9)
     ax.legend(fontsize=6)
     return fig
 
@@ -186,27 +163,27 @@ def _weekly_figure(
     name: str, weekly: Sequence[Mapping[str, Any]], target: Mapping[str, Any] | None
 ) -> Figure:
     """Accuracy per week, and the target class's precision against its target."""
-    fig, ax = _new_axes()
+    fig, ax = new_axes()
     x = range(len(weekly))
     accuracy = [np.nan if w["accuracy"] is None else w["accuracy"] for w in weekly]
     ax.plot(x, accuracy, marker="o", markersize=3, color="#2680c2", label="accuracy")
     if target is not None:
-        label = target["class"]
-        precision = [w["per_class"][label]["precision"] for w in weekly]
+        target_class = target["class"]
+        precision = [w["per_class"][target_class]["precision"] for w in weekly]
         ax.plot(
             x,
             [np.nan if p is None else p for p in precision],
             marker="s",
             markersize=3,
             color="#cb6e17",
-            label=f"{_label(label)} precision",
+            label=f"{label(target_class)} precision",
         )
         ax.axhline(target["min_precision"], linestyle="--", color="#cb6e17", linewidth=1)
     _ticks(ax, [w["week"] for w in weekly])
     ax.set_ylim(0, 1.05)
     ax.tick_params(axis="y", labelsize=7)
     ax.grid(alpha=0.3)
-    ax.set_title(f"On feedback per week: {_label(name)}", fontsize=9)
+    ax.set_title(f"On feedback per week: {label(name)}", fontsize=9)
     ax.legend(fontsize=6, loc="lower left")
     return fig
 
@@ -216,7 +193,7 @@ def _reliability_figure(name: str, calibration: Mapping[str, Any]) -> Figure:
     bins = calibration["bins"]
     n = calibration["n"]
     centers = [(b["low"] + b["high"]) / 2 for b in bins]
-    fig, ax = _new_axes()
+    fig, ax = new_axes()
     ax.bar(centers, [b["count"] / n for b in bins], width=0.1, color="#d9e2ec", edgecolor="white")
     ax.plot([0, 1], [0, 1], linestyle="--", color="#9aa5b1", linewidth=1, label="calibrated")
     filled = [b for b in bins if b["count"]]
@@ -228,5 +205,5 @@ def _reliability_figure(name: str, calibration: Mapping[str, Any]) -> Figure:
         color="#2680c2",
         label="agreement with agents",
     )
-    finish_reliability(ax, f"Reliability: {_label(name)} (n={n}, ECE {calibration['ece']:.3f})")
+    finish_reliability(ax, f"Reliability: {label(name)} (n={n}, ECE {calibration['ece']:.3f})")
     return fig

@@ -1,30 +1,29 @@
 """The monitoring report as HTML: :func:`report_html` (the fragment the dashboard embeds) and
 :func:`write_report` (``report.json`` + a self-contained ``report.html``).
 
-Split from :mod:`ticket_triage.production.monitoring`, which computes the numbers; this module only
-presents them. Every string from the data is escaped; plots come from :mod:`_monitor_figures`
-(matplotlib, imported only when figures are asked for).
+The other modules of :mod:`ticket_triage.production.monitoring` compute the numbers; this one only
+presents them. Every string from the data is escaped (:mod:`ticket_triage.render.html`); plots
+come from :mod:`~ticket_triage.production.monitoring.figures` (matplotlib, imported only when
+figures are asked for).
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ticket_triage.training.report import _CSS as _REPORT_CSS
-from ticket_triage.training.report import _fmt, html_page
+from ticket_triage.production.monitoring.drift import PSI_ALERT
+from ticket_triage.render.html import CSS as _PAGE_CSS
+from ticket_triage.render.html import esc, figures_html, fmt, page, pct
 
 __all__ = ["CSS", "report_html", "write_report"]
 
-#: PSI above this is drift worth a look (the usual rule of thumb: < 0.1 stable, > 0.2 shifted).
-PSI_ALERT = 0.2
 #: The report's styles: the evaluation report's, plus the alert and table tweaks used here. The
 #: dashboard page includes this once around :func:`report_html`'s fragment.
 CSS = (
-    _REPORT_CSS
+    _PAGE_CSS
     + """
 .alerts .verdict { margin: 0.35em 0; }
 .summary li { margin: 0.15em 0; }
@@ -50,17 +49,17 @@ def report_html(report: Mapping[str, Any], *, figures: bool = True) -> str:
     model = report.get("model", {})
     out = [
         '<section class="monitor">',
-        f'<p class="meta">Model <code>{_esc(model.get("version"))}</code> · '
-        f"{_fmt(report.get('n_predictions'))} predictions · "
-        f"{_fmt(report.get('n_feedback'))} with feedback</p>",
+        f'<p class="meta">Model <code>{esc(model.get("version"))}</code> · '
+        f"{fmt(report.get('n_predictions'))} predictions · "
+        f"{fmt(report.get('n_feedback'))} with feedback</p>",
         "<h2>Summary</h2>",
         '<ul class="summary">',
-        *(f"<li>{_esc(line)}</li>" for line in report.get("summary", [])),
+        *(f"<li>{esc(line)}</li>" for line in report.get("summary", [])),
         "</ul>",
         _alerts_html(report.get("alerts", [])),
     ]
     if report.get("notes"):
-        out += ["<h2>Notes</h2>", "<ul>", *(f"<li>{_esc(n)}</li>" for n in report["notes"])]
+        out += ["<h2>Notes</h2>", "<ul>", *(f"<li>{esc(n)}</li>" for n in report["notes"])]
         out.append("</ul>")
     if report.get("n_predictions"):
         out.append(_traffic_html(report, figures))
@@ -93,22 +92,14 @@ def write_report(report: Mapping[str, Any], out_dir: str | Path, *, figures: boo
     window = report.get("window", {})
     since, until = (str(window.get(k, "?"))[:16].replace("T", " ") for k in ("since", "until"))
     title = f"ticket-triage monitoring: {since} to {until} UTC"
-    page = html_page(title, CSS, [report_html(report, figures=figures)])
+    html = page(title, CSS, [report_html(report, figures=figures)])
     path = out / "report.html"
-    path.write_text(page, encoding="utf-8")
+    path.write_text(html, encoding="utf-8")
     return path
 
 
 # --------------------------------------------------------------------------------------------
 # HTML
-
-
-def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
 
 
 def _alerts_html(alerts: Sequence[Mapping[str, Any]]) -> str:
@@ -117,32 +108,21 @@ def _alerts_html(alerts: Sequence[Mapping[str, Any]]) -> str:
         out.append('<p class="verdict ok">No alerts.</p>')
     for alert in alerts:
         out.append(
-            f'<p class="verdict warn" data-kind="{_esc(alert.get("kind"))}">'
-            f"{_esc(alert.get('message'))}</p>"
+            f'<p class="verdict warn" data-kind="{esc(alert.get("kind"))}">'
+            f"{esc(alert.get('message'))}</p>"
         )
     out.append("</section>")
     return "\n".join(out)
-
-
-def _figures_html(figures: Sequence[tuple[str, str, str]]) -> str:
-    if not figures:
-        return ""
-    items = [
-        f'<figure><img src="{uri}" alt="{_esc(alt)}"><figcaption>{_esc(caption)}</figcaption>'
-        "</figure>"
-        for uri, alt, caption in figures
-    ]
-    return '<div class="figures">' + "".join(items) + "</div>"
 
 
 def _traffic_html(report: Mapping[str, Any], figures: bool) -> str:
     traffic, drift = report["traffic"], report["input_drift"]
     out = ["<section>", "<h2>Traffic</h2>"]
     out.append(
-        f"<p>Review rate {_pct(traffic['review_rate'])} "
-        f"(previous window {_pct(traffic['previous_review_rate'])}). Mean share of a ticket's "
-        f"features never seen in training: {_pct(drift['unseen_share'])} (previous window "
-        f"{_pct(drift['previous_unseen_share'])}).</p>"
+        f"<p>Review rate {pct(traffic['review_rate'])} "
+        f"(previous window {pct(traffic['previous_review_rate'])}). Mean share of a ticket's "
+        f"features never seen in training: {pct(drift['unseen_share'])} (previous window "
+        f"{pct(drift['previous_unseen_share'])}).</p>"
     )
     out.append("<table><tr><th>queue</th><th>share</th><th>previous window</th></tr>")
     now, before = traffic["queues"], traffic["previous_queues"]
@@ -151,8 +131,8 @@ def _traffic_html(report: Mapping[str, Any], figures: bool) -> str:
         share = now.get(queue, 0.0)
         previous = before.get(queue, 0.0 if before else None)
         out.append(
-            f"<tr><td>{_esc(queue)}</td><td class='num'>{_pct(share)}</td>"
-            f"<td class='num'>{_pct(previous)}</td></tr>"
+            f"<tr><td>{esc(queue)}</td><td class='num'>{pct(share)}</td>"
+            f"<td class='num'>{pct(previous)}</td></tr>"
         )
     out.append("</table>")
     unit = report["window"]["bucket"]
@@ -160,24 +140,24 @@ def _traffic_html(report: Mapping[str, Any], figures: bool) -> str:
     out.append(f"<table><tr><th>{unit}</th><th>predictions</th><th>review rate</th></tr>")
     for bucket in traffic["buckets"]:
         out.append(
-            f"<tr><td>{_esc(bucket['bucket'])}</td><td class='num'>{_fmt(bucket['n'])}</td>"
-            f"<td class='num'>{_pct(bucket['review_rate'])}</td></tr>"
+            f"<tr><td>{esc(bucket['bucket'])}</td><td class='num'>{fmt(bucket['n'])}</td>"
+            f"<td class='num'>{pct(bucket['review_rate'])}</td></tr>"
         )
     out.append("</table>")
     if figures:
         from ticket_triage.production.monitoring.figures import traffic_figures
 
-        out.append(_figures_html(traffic_figures(traffic, unit)))
+        out.append(figures_html(traffic_figures(traffic, unit)))
     out.append("</section>")
     return "\n".join(out)
 
 
 def _head_html(name: str, head: Mapping[str, Any], min_support: int, figures: bool) -> str:
-    out = ["<section>", f"<h2>Head: {_esc(name)}</h2>"]
+    out = ["<section>", f"<h2>Head: {esc(name)}</h2>"]
     drift = head["psi"]
     out.append(
-        f"<p>PSI of the predicted class mix: {_fmt(drift['vs_training'])} against training, "
-        f"{_fmt(drift['vs_previous'])} against the previous window (alert above {PSI_ALERT}).</p>"
+        f"<p>PSI of the predicted class mix: {fmt(drift['vs_training'])} against training, "
+        f"{fmt(drift['vs_previous'])} against the previous window (alert above {PSI_ALERT}).</p>"
     )
     out.append(
         "<table><tr><th>class</th><th>predicted</th><th>share</th><th>previous window</th>"
@@ -186,23 +166,23 @@ def _head_html(name: str, head: Mapping[str, Any], min_support: int, figures: bo
     for label, entry in head["mix"].items():
         absent = ' class="absent"' if not entry["count"] else ""
         out.append(
-            f"<tr{absent}><td>{_esc(label)}</td><td class='num'>{_fmt(entry['count'])}</td>"
+            f"<tr{absent}><td>{esc(label)}</td><td class='num'>{fmt(entry['count'])}</td>"
             + "".join(
-                f"<td class='num'>{_pct(entry[key])}</td>"
+                f"<td class='num'>{pct(entry[key])}</td>"
                 for key in ("share", "previous_share", "training_share", "label_prior")
             )
             + "</tr>"
         )
     out.append("</table>")
     feedback = head["feedback"]
-    out.append(f"<h3>On agent feedback ({_fmt(feedback['n'])} tickets)</h3>")
+    out.append(f"<h3>On agent feedback ({fmt(feedback['n'])} tickets)</h3>")
     if not feedback["n"]:
-        out.append(f'<p class="verdict none">No feedback with a {_esc(name)} label yet.</p>')
+        out.append(f'<p class="verdict none">No feedback with a {esc(name)} label yet.</p>')
     else:
         out.append(_target_html(head["target"], min_support))
         out.append(
-            f"<p>Accuracy {_fmt(feedback['accuracy'])}, macro-F1 {_fmt(feedback['macro_f1'])}, "
-            f"ECE {_fmt((feedback['calibration'] or {}).get('ece'))}.</p>"
+            f"<p>Accuracy {fmt(feedback['accuracy'])}, macro-F1 {fmt(feedback['macro_f1'])}, "
+            f"ECE {fmt((feedback['calibration'] or {}).get('ece'))}.</p>"
         )
         out.append(_scores_table(feedback["per_class"], head["target"]))
         out.append(_weekly_table(feedback["weekly"], head["target"]))
@@ -210,7 +190,7 @@ def _head_html(name: str, head: Mapping[str, Any], min_support: int, figures: bo
     if figures:
         from ticket_triage.production.monitoring.figures import head_figures
 
-        out.append(_figures_html(head_figures(name, head)))
+        out.append(figures_html(head_figures(name, head)))
     out.append("</section>")
     return "\n".join(out)
 
@@ -219,18 +199,18 @@ def _target_html(target: Mapping[str, Any] | None, min_support: int) -> str:
     """The target verdict: green or orange only when there is enough feedback to judge."""
     if target is None:
         return '<p class="verdict none">No precision target for this head.</p>'
-    label = _esc(repr(target["class"]))
+    label = esc(repr(target["class"]))
     if not target["n_predicted"]:
         return f'<p class="verdict none">No feedback on tickets predicted {label} yet.</p>'
     met = target["precision"] >= target["min_precision"]
     kind = ("ok" if met else "warn") if target["n_predicted"] >= min_support else "none"
     caveat = "" if kind != "none" else f"; too few to judge (fewer than {min_support})"
     return (
-        f'<p class="verdict {kind}">{label}: precision {_fmt(target["precision"], 2)} '
-        f"{'&gt;=' if met else '&lt;'} target {_fmt(target['min_precision'], 2)} on "
-        f"{_fmt(target['n_predicted'])} tickets predicted {label} (lower bound "
-        f"{_fmt(target['precision_lower'], 2)}), recall {_fmt(target['recall'], 2)}, threshold "
-        f"{_fmt(target['threshold'], 3)}{caveat}</p>"
+        f'<p class="verdict {kind}">{label}: precision {fmt(target["precision"], 2)} '
+        f"{'&gt;=' if met else '&lt;'} target {fmt(target['min_precision'], 2)} on "
+        f"{fmt(target['n_predicted'])} tickets predicted {label} (lower bound "
+        f"{fmt(target['precision_lower'], 2)}), recall {fmt(target['recall'], 2)}, threshold "
+        f"{fmt(target['threshold'], 3)}{caveat}</p>"
     )
 
 
@@ -242,10 +222,10 @@ def _scores_table(per_class: Mapping[str, Any], target: Mapping[str, Any] | None
     for label, scores in per_class.items():
         marker = ' class="target"' if target and label == target["class"] else ""
         cells = "".join(
-            f"<td class='num'>{_fmt(scores[key])}</td>"
+            f"<td class='num'>{fmt(scores[key])}</td>"
             for key in ("precision", "recall", "f1", "support", "n_predicted")
         )
-        out.append(f"<tr{marker}><td>{_esc(label)}</td>{cells}</tr>")
+        out.append(f"<tr{marker}><td>{esc(label)}</td>{cells}</tr>")
     out.append("</table>")
     return "\n".join(out)
 
@@ -254,15 +234,15 @@ def _weekly_table(weekly: Sequence[Mapping[str, Any]], target: Mapping[str, Any]
     label = target["class"] if target else None
     head = "<th>week</th><th>feedback</th><th>accuracy</th><th>macro-F1</th>"
     if label is not None:
-        head += f"<th>{_esc(label)} precision</th><th>{_esc(label)} recall</th>"
+        head += f"<th>{esc(label)} precision</th><th>{esc(label)} recall</th>"
     out = ["<h3>Per ISO week</h3>", f"<table><tr>{head}</tr>"]
     for week in weekly:
-        cells = [week["week"], _fmt(week["n"]), _fmt(week["accuracy"]), _fmt(week["macro_f1"])]
+        cells = [week["week"], fmt(week["n"]), fmt(week["accuracy"]), fmt(week["macro_f1"])]
         if label is not None:
             scores = week["per_class"][label]
-            cells += [_fmt(scores["precision"]), _fmt(scores["recall"])]
+            cells += [fmt(scores["precision"]), fmt(scores["recall"])]
         out.append(
-            f"<tr><td>{_esc(cells[0])}</td>"
+            f"<tr><td>{esc(cells[0])}</td>"
             + "".join(f"<td class='num'>{c}</td>" for c in cells[1:])
             + "</tr>"
         )
@@ -274,12 +254,12 @@ def _confusion_html(confusion: Mapping[str, Any]) -> str:
     labels = confusion["labels"]
     out = [
         "<h3>Agent's label (rows) against the prediction (columns)</h3>",
-        "<table><tr><th></th>" + "".join(f"<th>{_esc(c)}</th>" for c in labels) + "</tr>",
+        "<table><tr><th></th>" + "".join(f"<th>{esc(c)}</th>" for c in labels) + "</tr>",
     ]
     for label, counts in zip(labels, confusion["counts"], strict=True):
         out.append(
-            f"<tr><th>{_esc(label)}</th>"
-            + "".join(f"<td class='num'>{_fmt(n)}</td>" for n in counts)
+            f"<tr><th>{esc(label)}</th>"
+            + "".join(f"<td class='num'>{fmt(n)}</td>" for n in counts)
             + "</tr>"
         )
     out.append("</table>")
