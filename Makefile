@@ -36,6 +36,7 @@ run: env $(MODEL)/manifest.json
 lint: env
 	$(BIN)/ruff check src tests benchmarks deploy
 	$(BIN)/ruff format --check src tests benchmarks deploy
+	$(BIN)/lint-imports --no-cache
 
 # The tests, then the soak in its short form (2 minutes of mixed traffic at 100 requests/s
 # against `triage serve`: no errors, no record lost, memory flat); `bench-soak` runs longer.

@@ -1,14 +1,70 @@
-"""Shared fixtures: where the public datasets live, and a rule for when they are absent."""
+"""Shared fixtures (the public datasets, a sample model, databases) and one rule for the whole run:
+tests leave the repository as they found it.
+
+Every test writes into its own temporary folder. At the end of the session the checkout is compared
+with how it was at the start: a new entry in the repository root (a stray ``triage.db``), or a
+tracked file changed or a new untracked one (a regenerated ``deploy/requirements.txt``), fails the
+run and is named. pytest's and Hypothesis' own caches are the exceptions.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from ticket_triage.core.model import TriageModel
+    from ticket_triage.training.fitting import FittedModel
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+#: What the test tools themselves keep in the root (both are in .gitignore).
+TOOL_CACHES = frozenset({".pytest_cache", ".hypothesis"})
+
+
+def _checkout() -> tuple[frozenset[str], frozenset[str]] | None:
+    """The root's entries and git's list of changed and untracked files; None without git."""
+    try:
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"],
+            cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return frozenset(os.listdir(ROOT)), frozenset(status.splitlines())
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.stash[_CHECKOUT] = _checkout()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before, after = session.stash.get(_CHECKOUT, None), _checkout()
+    if before is None or after is None:
+        return
+    problems = [
+        f"new in the repository root: {name}" for name in after[0] - before[0] - TOOL_CACHES
+    ]
+    problems += [f"changed by the tests: {line}" for line in sorted(after[1] - before[1])]
+    if not problems:
+        return
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_sep("=", "the tests changed the repository (write to tmp_path)", red=True)
+        for problem in problems:
+            reporter.write_line(f"ERROR: {problem}", red=True)
+
+
+_CHECKOUT = pytest.StashKey[tuple[frozenset[str], frozenset[str]] | None]()
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +112,41 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         connection.execute(text("DROP TABLE IF EXISTS feedback, predictions, alembic_version"))
     engine.dispose()
     return url
+
+
+def _wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def wait_until() -> Callable[..., None]:
+    """``wait_until(condition, timeout=30.0)``: poll until true, fail the test after timeout."""
+    return _wait_until
+
+
+def _scikit_learn_parity(
+    fitted: FittedModel, model: TriageModel, texts: Sequence[str], heads: Sequence[str]
+) -> None:
+    rows = model.featurize(list(texts))
+    ours = model.probabilities(model.scores(rows))
+    # the hashed features are HashingVectorizer's
+    reference = fitted.hasher.transform(texts)
+    assert rows.indptr.tolist() == reference.indptr.tolist()
+    assert rows.indices.tolist() == reference.indices.tolist()
+    assert np.array_equal(rows.counts, reference.data)
+    # and every head's calibrated probabilities are predict_proba's to 1e-6
+    for head in heads:
+        expected = fitted.pipeline(head).predict_proba(texts)
+        np.testing.assert_allclose(ours[head], expected, rtol=0, atol=1e-6)
+
+
+@pytest.fixture(scope="session")
+def scikit_learn_parity() -> Callable[..., None]:
+    """``scikit_learn_parity(fitted, model, texts, heads)``: the numpy core, batch-scoring
+    ``texts``, gives the features and the probabilities of the scikit-learn pipeline ``fitted``
+    (:class:`~ticket_triage.training.fitting.FittedModel`) that ``model`` was written from."""
+    return _scikit_learn_parity

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ticket_triage.cli import EXAMPLES
+from ticket_triage.cli.common import EXAMPLES
 
 TRIAGE = Path(sys.executable).parent / "triage"
 TIMEOUT = 120
@@ -318,8 +318,13 @@ def test_predict_adds_decision_columns(
     assert (
         flags["needs_review"] == (flags["urgency_needs_review"] | flags["topic_needs_review"])
     ).all()
-    # AND the topics of this easy synthetic data are mostly right
-    assert (predicted["topic_label"] == original["topic"]).mean() > 0.8
+    # AND each decision sits on its own ticket's row: the topics agree with the file's labels
+    # far more often than those of the neighbouring row do (a shifted or shuffled column would
+    # agree only by chance)
+    labels = original["topic"].astype(str)
+    aligned = (predicted["topic_label"] == labels).mean()
+    shifted = (predicted["topic_label"].shift(1) == labels).mean()
+    assert aligned > shifted + 0.3
 
 
 def test_predict_csv_to_stdout(

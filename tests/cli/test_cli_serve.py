@@ -31,14 +31,15 @@ def _get(url: str) -> tuple[int, dict]:
         return exc.code, json.load(exc)
 
 
-def test_serve_answers_and_stops_cleanly_on_sigterm(sample_model: Path) -> None:
-    # GIVEN `triage serve` on a free port
+def test_serve_answers_and_stops_cleanly_on_sigterm(sample_model: Path, tmp_path: Path) -> None:
+    # GIVEN `triage serve` on a free port, with its default prediction log (in its own folder)
     port = _free_port()
     process = subprocess.Popen(
         [TRIAGE, "serve", "--model", str(sample_model), "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=tmp_path,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -73,6 +74,11 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(sample_model: Path) -> None:
     assert any(line["message"] == "triaged" for line in lines)
     assert lines[-1]["message"].startswith("Finished server process")
     assert "charged twice" not in stdout
+    # the default log is triage.db where it was started; creating it is one line, not Alembic's
+    assert (tmp_path / "triage.db").is_file()
+    assert not [line for line in lines if line["logger"].startswith("alembic")]
+    upgraded = [line for line in lines if line["message"] == "prediction log schema upgraded"]
+    assert [line["to_revision"] for line in upgraded] == ["0001"]
 
 
 @pytest.mark.parametrize("problem", ["no model", "bad rules"])
@@ -87,7 +93,7 @@ def test_serve_refuses_to_start_without_a_usable_model(sample_model, tmp_path, p
         args += ["--model", str(sample_model), "--rules", str(rules)]
         expected = "rule 'typo': unknown condition 'topik'"
     result = subprocess.run(
-        [TRIAGE, *args], capture_output=True, text=True, timeout=60, check=False
+        [TRIAGE, *args], capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path
     )
     assert result.returncode == 1
     assert expected in result.stderr

@@ -55,9 +55,9 @@ def test_decide_texts_is_independent_of_the_chunk_size(
     model = TriageModel.load(sample_model)
     tickets = read_tickets(SAMPLE, list(model.meta["metadata"])).tickets[:500]
     texts = [model.text_of(ticket) for ticket in tickets]
-    whole = model.decide_texts(texts)
+    whole = model.decide_texts(texts).heads
     monkeypatch.setattr(model_module, "BATCH_ROWS", 64)
-    chunked = model.decide_texts(texts)
+    chunked = model.decide_texts(texts).heads
     for name, head in whole.items():
         np.testing.assert_array_equal(chunked[name].label_index, head.label_index)
         np.testing.assert_allclose(chunked[name].probabilities, head.probabilities, atol=1e-12)

@@ -27,7 +27,8 @@ from ticket_triage.core.artifact import (
 from ticket_triage.core.errors import ArtifactError, TriageError
 from ticket_triage.core.model import TriageModel
 from ticket_triage.training.config import TrainConfig
-from ticket_triage.training.train import build_artifact, fit
+from ticket_triage.training.in_memory import fit
+from ticket_triage.training.train import build_artifact
 
 BILLING = [
     "refund my invoice please",

@@ -94,7 +94,9 @@ def test_compiled_scores_match_numpy_scores(shared_datasets, tmp_path, sublinear
     import pandas as pd
 
     from ticket_triage.training.config import TrainConfig
-    from ticket_triage.training.train import build_artifact, combined_texts, fit
+    from ticket_triage.training.fitting import combined_texts
+    from ticket_triage.training.in_memory import fit
+    from ticket_triage.training.train import build_artifact
 
     # GIVEN a model trained on real tickets, with or without sublinear TF
     frame = pd.read_csv(
@@ -109,8 +111,11 @@ def test_compiled_scores_match_numpy_scores(shared_datasets, tmp_path, sublinear
     # WHEN held-out tickets are scored one by one in C and as a batch with numpy
     for text in [*texts[500:], "", "!!!"]:
         expected = model.scores(python([text]))[0]
-        # THEN the raw scores agree to rounding
-        np.testing.assert_allclose(model._scores_one(text), expected, rtol=0, atol=1e-12)
+        scores, unseen = model._score_one(text)
+        # THEN the raw scores agree to rounding, and so does the unseen-feature share that the
+        # same compiled pass counts for the prediction log
+        np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-12)
+        assert unseen == pytest.approx(model.unseen_share([text])[0], abs=1e-12)
 
 
 def test_compiled_scores_refuse_a_table_of_the_wrong_size():

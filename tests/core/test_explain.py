@@ -8,7 +8,9 @@ import pytest
 
 from ticket_triage.core.features import FeatureConfig
 from ticket_triage.training.config import TrainConfig
-from ticket_triage.training.train import build_artifact, combined_texts, fit
+from ticket_triage.training.fitting import combined_texts
+from ticket_triage.training.in_memory import fit
+from ticket_triage.training.train import build_artifact
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ticket_triage.core.model import Calibration, calibrate, calibrate_one
+from ticket_triage.core.heads import Calibration, calibrate, calibrate_one
 
 CALIBRATIONS = [
     (Calibration("temperature", beta=1.7), 3),

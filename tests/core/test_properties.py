@@ -1,6 +1,6 @@
 """Property tests (Hypothesis) for the text path and the scorer, on input built to be awkward.
 
-What ``tests/unit`` already covers is not repeated: ``test_text.py`` checks that ``clean_text``
+What ``tests/core`` already covers is not repeated: ``test_text.py`` checks that ``clean_text``
 is idempotent on ``st.text()`` (whose default alphabet has no surrogates and rarely hits an
 escape, a URL or a compatibility character) and that ``combine_fields`` does not raise;
 ``test_compiled_features.py`` already checks compiled and pure-Python *features* agree on any
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,9 @@ from ticket_triage.core.model import TriageModel
 from ticket_triage.core.text import clean_text, combine_fields, metadata_tokens, tokenize
 from ticket_triage.sample import SAMPLE_TICKETS
 from ticket_triage.training.config import TrainConfig
-from ticket_triage.training.train import FittedModel, build_artifact, combined_texts, fit
+from ticket_triage.training.fitting import FittedModel, combined_texts
+from ticket_triage.training.in_memory import fit
+from ticket_triage.training.train import build_artifact
 
 # -- awkward text ---------------------------------------------------------------------------------
 
@@ -233,25 +236,18 @@ def reference(
 @given(st.lists(tickets, min_size=1, max_size=6))
 @settings(max_examples=50, deadline=None)
 def test_numpy_scorer_matches_scikit_learn(
-    reference: tuple[FittedModel, TriageModel], batch: list[dict[str, Any]]
+    reference: tuple[FittedModel, TriageModel],
+    scikit_learn_parity: Callable[..., None],
+    batch: list[dict[str, Any]],
 ) -> None:
     """The serving core never imports scikit-learn; it must still give the probabilities of the
     pipeline it was fitted as, on words it knows, words it never saw and any Unicode."""
     fitted, model = reference
     # GIVEN generated tickets, combined exactly as training and serving combine them
     texts = combined_texts(batch, model.features)
-    # WHEN the numpy core featurises and scores them as a batch
-    rows = model.featurize(texts)
-    ours = model.probabilities(model.scores(rows))
-    # THEN the hashed features are HashingVectorizer's
-    expected_rows = fitted.hasher.transform(texts)
-    assert rows.indptr.tolist() == expected_rows.indptr.tolist()
-    assert rows.indices.tolist() == expected_rows.indices.tolist()
-    assert np.array_equal(rows.counts, expected_rows.data)
-    # AND every head's probabilities are predict_proba's to 1e-6
-    for head in HEADS:
-        expected = fitted.pipeline(head).predict_proba(texts)
-        np.testing.assert_allclose(ours[head], expected, rtol=0, atol=1e-6)
+    # WHEN the numpy core featurises and scores them as a batch, THEN its features and every
+    # head's probabilities are scikit-learn's
+    scikit_learn_parity(fitted, model, texts, HEADS)
     # AND so are the one-ticket path's (the compiled scorer and plain-Python calibration)
     for ticket, text in zip(batch, texts, strict=True):
         if not text.strip():
@@ -275,4 +271,4 @@ def test_compiled_scorer_matches_numpy(
     text = combine_fields(ticket["subject"], ticket["body"], ticket["metadata"])
     python = Featurizer(model.features, compiled=False)
     expected = model.scores(python([text]))[0]
-    np.testing.assert_allclose(model._scores_one(text), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model._score_one(text)[0], expected, rtol=0, atol=1e-12)

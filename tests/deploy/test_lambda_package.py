@@ -114,9 +114,13 @@ def test_the_package_holds_inference_code_and_the_model_only(package, sample_mod
     top = {p.name for p in unpacked.iterdir()}
     assert {"ticket_triage", "numpy", "mmh3", "fastapi", "mangum", "model"} <= top
     assert not top & {"sklearn", "scipy", "pandas", "matplotlib", "typer", "uvicorn"}
-    modules = {p.name for p in (unpacked / "ticket_triage").iterdir()}
-    assert not modules & {"train.py", "cli.py", "evaluate.py", "data.py", "sample_data.py", "data"}
-    assert not any(name.endswith(".so") for name in modules)
+    package = unpacked / "ticket_triage"
+    layers = {p.name for p in package.iterdir() if p.is_dir()}
+    # the layers the handler imports (nested packages included), and none of the others
+    assert {"core", "serving", "production", "render"} <= layers
+    assert not layers & {"training", "cli", "sample"}
+    assert (package / "production" / "migrations" / "versions" / "0001_initial.py").is_file()
+    assert not any(path.suffix == ".so" for path in package.rglob("*"))
     assert (unpacked / "model" / "manifest.json").read_bytes() == (
         sample_model / "manifest.json"
     ).read_bytes()
@@ -152,3 +156,22 @@ def test_requirements_are_the_locked_versions():
     names = {name for name, _ in pins}
     assert {"numpy", "mmh3", "fastapi", "pydantic-settings", "mangum"} <= names
     assert not names & {"scikit-learn", "scipy", "pandas", "uvicorn", "typer"}
+
+
+def test_the_committed_requirements_are_what_the_lock_exports_now():
+    """`make test` builds the package, which exports this file again: from an unchanged lock it
+    must come out byte for byte as committed (no machine path in its header), and a lock that
+    changed without it is caught here."""
+    committed = (ROOT / "deploy" / "requirements.txt").read_text()
+    assert str(ROOT) not in committed
+    exported = subprocess.run(
+        [_uv(), "export", "--frozen", "--no-dev", "--extra", "lambda", "--no-emit-project",
+         "--format", "requirements.txt", "--quiet"],
+        capture_output=True, text=True, timeout=120, check=True, cwd=ROOT,
+    ).stdout  # fmt: skip
+
+    def body(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith("#")]
+
+    assert body(exported) == body(committed)
+    assert "--output-file deploy/requirements.txt" in committed.splitlines()[1]

@@ -5,7 +5,6 @@ down."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,7 +133,7 @@ class FlakyStore(Store):
         super().add_predictions(rows)
 
 
-def test_database_down_spools_then_flushes_once(open_store, tmp_path: Path) -> None:
+def test_database_down_spools_then_flushes_once(open_store, tmp_path: Path, wait_until) -> None:
     # GIVEN a recorder whose database goes down
     store = open_store(FlakyStore)
     spool = tmp_path / "spool.jsonl"
@@ -142,21 +141,21 @@ def test_database_down_spools_then_flushes_once(open_store, tmp_path: Path) -> N
     before = [prediction() for _ in range(50)]
     for row in before:
         recorder.record(row)
-    _wait(lambda: store.count(PredictionRow) == 50)
+    wait_until(lambda: store.count(PredictionRow) == 50)
     store.down = True
     # WHEN records keep coming while it is down
     during = [prediction() for _ in range(120)]
     for row in during:
         recorder.record(row)
-    _wait(spool.exists)
-    _wait(lambda: not any(recorder.is_pending(r["id"]) for r in during))
+    wait_until(spool.exists)
+    wait_until(lambda: not any(recorder.is_pending(r["id"]) for r in during))
     assert store.count(PredictionRow) == 50
     # THEN they wait in the spool, and reach the database exactly once when it is back
     store.down = False
     after = [prediction() for _ in range(30)]
     for row in after:
         recorder.record(row)
-    _wait(lambda: store.count(PredictionRow) == 200)
+    wait_until(lambda: store.count(PredictionRow) == 200)
     recorder.close()
     assert not spool.exists()
     assert store.count(PredictionRow) == 200
@@ -220,11 +219,3 @@ def test_unreachable_database_is_unavailable_not_a_crash(tmp_path: Path) -> None
         store.add_predictions([prediction()])
     assert "secret" not in store.url
     store.close()
-
-
-def _wait(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)

@@ -1,6 +1,6 @@
 """``ticket_triage.sample.generator``: the committed demo CSV is reproducible and realistic.
 
-The demo model is trained on ``data/sample_tickets.csv``; these tests pin that the file is exactly
+The demo model is trained on ``sample/tickets.csv``; these tests pin that the file is exactly
 what the generator makes, and that it keeps the properties the demo relies on (imbalance, German
 rows, URLs and error codes in the text, labels inside the taxonomy).
 """

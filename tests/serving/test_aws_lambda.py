@@ -128,7 +128,7 @@ def test_every_endpoint_answers_through_lambda(aws_lambda, shared_datasets, kind
 def test_the_bad_input_matrix_through_lambda(
     aws_lambda, shared_datasets, kind, payload, status, field, fragment
 ):
-    """The API's bad-input matrix (tests/functional/test_api.py), through every event kind,
+    """The API's bad-input matrix (tests/serving/test_api.py), through every event kind,
     with the body as text and base64-encoded as API Gateway sends binary bodies."""
     for base64_body in (False, True):
         if not base64_body and isinstance(payload, bytes) and b"\xff" in payload:

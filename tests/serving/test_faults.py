@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -66,15 +65,9 @@ def _pg(action: str) -> None:
     subprocess.run(["pg_ctlcluster", version, name, action, *extra], check=True)
 
 
-def _wait(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
-
-
-def test_database_stopped_mid_run(postgres_url: str, sample_model: Path, tmp_path: Path) -> None:
+def test_database_stopped_mid_run(
+    postgres_url: str, sample_model: Path, tmp_path: Path, wait_until
+) -> None:
     # GIVEN the service logging to a real PostgreSQL server
     spool = tmp_path / "spool.jsonl"
     settings = Settings(model_dir=sample_model, database_url=postgres_url, spool_path=spool)
@@ -94,12 +87,12 @@ def test_database_stopped_mid_run(postgres_url: str, sample_model: Path, tmp_pat
         refused = client.post("/v1/feedback", json={"id": before[0], "topic": "billing"})
         assert refused.status_code == 503  # feedback says so instead of pretending
         assert refused.headers["retry-after"] == "5"
-        _wait(spool.exists)
+        wait_until(spool.exists)
         assert client.get("/healthz").status_code == 200
     finally:
         _pg("start")
     # AND once it is back, the spooled records arrive, each exactly once
-    _wait(lambda: not spool.exists())
+    wait_until(lambda: not spool.exists())
     client.post("/v1/triage", json=TICKET)  # more traffic after the restart
     recorder.flush()
     engine = create_engine(postgres_url)
@@ -124,7 +117,9 @@ def _free_port() -> int:
 # client, not the service, so its ResourceWarning is not an error here.
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_sigterm_under_load_finishes_in_flight_requests(sample_model: Path, tmp_path: Path):
+def test_sigterm_under_load_finishes_in_flight_requests(
+    sample_model: Path, tmp_path: Path, wait_until
+):
     # GIVEN `triage serve` under steady load from four keep-alive clients
     port, db = _free_port(), tmp_path / "triage.db"
     process = subprocess.Popen(
@@ -134,7 +129,7 @@ def test_sigterm_under_load_finishes_in_flight_requests(sample_model: Path, tmp_
         env={**os.environ, "TRIAGE_SPOOL_PATH": str(tmp_path / "spool.jsonl"),
              "TRIAGE_LOG_LEVEL": "WARNING"},
     )  # fmt: skip
-    _wait(lambda: _ready(port), timeout=60)
+    wait_until(lambda: _ready(port), timeout=60)
     answered: list[str] = []
     failures: list[str] = []
     stop = threading.Event()
@@ -157,7 +152,7 @@ def test_sigterm_under_load_finishes_in_flight_requests(sample_model: Path, tmp_
     threads = [threading.Thread(target=client) for _ in range(4)]
     for thread in threads:
         thread.start()
-    _wait(lambda: len(answered) >= 200, timeout=60)
+    wait_until(lambda: len(answered) >= 200, timeout=60)
     # WHEN it is told to stop while requests are in flight
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from ticket_triage.training.config import TrainConfig
-from ticket_triage.training.train import build_artifact, combined_texts, fit
+from ticket_triage.training.fitting import combined_texts
+from ticket_triage.training.in_memory import fit
+from ticket_triage.training.train import build_artifact
 
 EMOJI = ["🔥", "😡", "🙏", "✅", "💳"]
 
@@ -39,7 +41,7 @@ def corpus(shared_datasets):
     ],
     ids=["temperature", "sigmoid", "sublinear-tf", "l2-counts"],
 )
-def test_numpy_core_matches_scikit_learn(corpus, options, tmp_path):
+def test_numpy_core_matches_scikit_learn(corpus, options, tmp_path, scikit_learn_parity):
     frame, tickets = corpus
     config = TrainConfig(cv_folds=3, **options)
     texts = combined_texts(tickets, _features())
@@ -55,18 +57,9 @@ def test_numpy_core_matches_scikit_learn(corpus, options, tmp_path):
     held_out = texts[test]
     assert any("🔥" in t for t in held_out)
     assert any("ü" in t or "ä" in t for t in held_out)
-    # WHEN the numpy core featurises and scores the held-out texts
-    rows = model.featurize(held_out)
-    ours = model.probabilities(model.scores(rows))
-    # THEN the hashed features are identical to HashingVectorizer's
-    reference = fitted.hasher.transform(held_out)
-    assert rows.indptr.tolist() == reference.indptr.tolist()
-    assert rows.indices.tolist() == reference.indices.tolist()
-    assert np.array_equal(rows.counts, reference.data)
-    # AND every head's calibrated probabilities agree with predict_proba to 1e-6
-    for head in labels:
-        expected = fitted.pipeline(head).predict_proba(held_out)
-        np.testing.assert_allclose(ours[head], expected, rtol=0, atol=1e-6)
+    # WHEN the numpy core featurises and scores the held-out texts, THEN its features and every
+    # head's calibrated probabilities are those of the scikit-learn pipeline
+    scikit_learn_parity(fitted, model, held_out, list(labels))
     # AND triage() on the raw ticket gives the same probabilities as the batch path
     one = model.triage(tickets[700])
     for head in labels:

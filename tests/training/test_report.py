@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_curve
 
-from ticket_triage.training.report import HeadEval, _pr_curve, write_report
+from ticket_triage.training.head_eval import HeadEval
+from ticket_triage.training.report import write_report
+from ticket_triage.training.report_figures import pr_curve
 
 IMG_PREFIX = '<img src="data:image/png;base64,'
 
@@ -99,7 +101,7 @@ def test_pr_curve_matches_sklearn_with_ties(seed: int) -> None:
     positives[0] = True  # at least one positive, so sklearn does not warn
 
     # WHEN both implementations compute the curve
-    precision, recall, thresholds = _pr_curve(scores, positives)
+    precision, recall, thresholds = pr_curve(scores, positives)
     sk_precision, sk_recall, sk_thresholds = precision_recall_curve(positives, scores)
 
     # THEN they agree element for element
@@ -114,7 +116,7 @@ def test_pr_curve_matches_sklearn_for_all_equal_scores() -> None:
     positives = np.array([1, 0, 1, 0, 0, 1, 0], dtype=bool)
 
     # WHEN both implementations compute the curve
-    ours = _pr_curve(scores, positives)
+    ours = pr_curve(scores, positives)
     theirs = precision_recall_curve(positives, scores)
 
     # THEN they agree: one threshold, two points
@@ -129,7 +131,7 @@ def test_pr_curve_without_positives_matches_sklearn_but_does_not_warn() -> None:
     positives = np.zeros(4, dtype=bool)
 
     # WHEN both implementations compute the curve (sklearn warns, ours must not under -W error)
-    ours = _pr_curve(scores, positives)
+    ours = pr_curve(scores, positives)
     with pytest.warns(UserWarning, match="No positive class"):
         theirs = precision_recall_curve(positives, scores)
 
@@ -142,7 +144,7 @@ def test_pr_curve_rejects_mismatched_lengths() -> None:
     # GIVEN scores and labels of different length
     # WHEN / THEN the curve refuses rather than broadcasting
     with pytest.raises(ValueError, match="differ in length"):
-        _pr_curve(np.zeros(3), np.zeros(4, dtype=bool))
+        pr_curve(np.zeros(3), np.zeros(4, dtype=bool))
 
 
 def test_write_report_renders_two_heads(tmp_path: Path) -> None:

@@ -21,8 +21,11 @@ from ticket_triage.core.errors import DataError
 from ticket_triage.core.features import FeatureConfig
 from ticket_triage.core.model import TriageModel
 from ticket_triage.training.config import TrainConfig
+from ticket_triage.training.data import read_tickets
+from ticket_triage.training.evaluate import evaluate
+from ticket_triage.training.fitting import combined_texts
 from ticket_triage.training.streaming import fit_streaming, read_chunks
-from ticket_triage.training.train import build_artifact, combined_texts, train
+from ticket_triage.training.train import build_artifact, train
 
 
 @pytest.fixture(scope="module")
@@ -58,19 +61,36 @@ def test_streaming_artifact_matches_its_scikit_learn_estimator(
     assert streamed.n_train + streamed.n_calibration + len(streamed.held_out) == streamed.n_rows
 
 
-def test_streaming_train_gives_sensible_quality_on_real_data(real_file: Path, tmp_path: Path):
-    # GIVEN the real tickets, WHEN `triage train --streaming` trains on them
+def test_streaming_train_is_as_good_as_in_memory_training(real_file: Path, tmp_path: Path):
+    # GIVEN the real tickets, split once into a training file and a test file
+    frame = pd.read_csv(real_file, dtype=str, keep_default_na=False)
+    test = frame.sample(frac=0.25, random_state=3)
+    train_file, test_file = tmp_path / "train.csv", tmp_path / "test.csv"
+    frame.drop(test.index).to_csv(train_file, index=False)
+    test.to_csv(test_file, index=False)
+    # WHEN `triage train --streaming` and the in-memory path both train on the same file
     result = CliRunner().invoke(
-        app, ["train", str(real_file), "--out", str(tmp_path / "model"), "--streaming", "--json"]
+        app,
+        ["train", str(train_file), "--out", str(tmp_path / "streamed"), "--streaming", "--json"],
     )
-    # THEN it publishes an artifact with held-out metrics close to the in-memory path's
-    # (argmax macro-F1 0.44 urgency / 0.71 topic on this data; 3 classes / 4 classes)
     assert result.exit_code == 0, result.output
-    metrics = json.loads(result.output)
-    assert metrics["heads"]["topic"]["argmax"]["macro_f1"] > 0.65
-    assert metrics["heads"]["urgency"]["argmax"]["macro_f1"] > 0.38
-    assert metrics["heads"]["topic"]["ece"] < 0.08
-    training = TriageModel.load(tmp_path / "model").meta["training"]
+    train(train_file, tmp_path / "in_memory", TrainConfig())
+    # THEN on the same unseen tickets streaming loses at most 0.05 macro-F1 and 0.03 ECE per
+    # head (SGD in chunks against exact LinearSVC folds), and far more than a constant answer
+    tickets = read_tickets(test_file)
+    scores = {}
+    for name in ("streamed", "in_memory"):
+        metrics, _, _ = evaluate(TriageModel.load(tmp_path / name), tickets)
+        scores[name] = metrics["heads"]
+    for head, labels in tickets.labels.items():
+        # always answering the most frequent class: its F1 over the number of classes
+        share = max(labels.count(label) for label in set(labels)) / len(labels)
+        majority_f1 = 2 * share / (1 + share) / len(set(labels))
+        streamed, in_memory = scores["streamed"][head], scores["in_memory"][head]
+        assert streamed["argmax"]["macro_f1"] >= in_memory["argmax"]["macro_f1"] - 0.05, head
+        assert streamed["ece"] <= in_memory["ece"] + 0.03, head
+        assert streamed["argmax"]["macro_f1"] > majority_f1 + 0.15, head  # it learnt something
+    training = TriageModel.load(tmp_path / "streamed").meta["training"]
     assert training["config"]["streaming"] is True
     assert training["n_calibration"] > 0
 

@@ -13,7 +13,9 @@ from ticket_triage.core.features import FeatureConfig
 from ticket_triage.core.model import TriageModel
 from ticket_triage.sample import SAMPLE_TICKETS
 from ticket_triage.training.config import TrainConfig
-from ticket_triage.training.train import build_artifact, combined_texts, fit
+from ticket_triage.training.fitting import combined_texts
+from ticket_triage.training.in_memory import fit
+from ticket_triage.training.train import build_artifact
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,7 @@ def test_minority_options_change_the_model_and_keep_tuning_on_real_rows(sample, 
 
 def test_augmented_copies_stay_in_their_original_fold(sample):
     # GIVEN augmentation, whose copies must not leak an original into its own validation fold
-    from ticket_triage.training.train import _folds
+    from ticket_triage.training.in_memory import _folds
 
     y = np.array(["a"] * 40 + ["b"] * 10, dtype=object)
     groups = np.r_[np.arange(50), np.arange(40, 50)]  # ten copies of the "b" tickets

@@ -10,7 +10,7 @@ from sklearn.svm import LinearSVC
 
 from ticket_triage.core.errors import ConfigError
 from ticket_triage.training.config import TrainConfig, load_config
-from ticket_triage.training.train import calibrated_from_scores
+from ticket_triage.training.fitting import calibrated_from_scores
 
 
 @pytest.mark.parametrize("method", ["temperature", "sigmoid"])
