@@ -10,9 +10,11 @@ run and is named. pytest's and Hypothesis' own caches are the exceptions.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,11 +107,51 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         if os.environ.get("CI"):
             pytest.fail("TRIAGE_TEST_DATABASE_URL is not set; .ci/run starts PostgreSQL")
         pytest.skip("no PostgreSQL server (run scripts/test-postgres.sh and export its URL)")
-    from sqlalchemy import create_engine, text
+    return emptied(url)
+
+
+@dataclass(frozen=True)
+class Postgres:
+    """The local PostgreSQL cluster ``scripts/test-postgres.sh`` started, which a fault test may
+    stop (fast: open connections are cut, as in a crash) and start again."""
+
+    url: str
+    version: str
+    name: str
+
+    def stop(self) -> None:
+        subprocess.run(["pg_ctlcluster", self.version, self.name, "stop", "-m", "fast"], check=True)
+
+    def start(self) -> None:
+        subprocess.run(["pg_ctlcluster", self.version, self.name, "start"], check=True)
+
+
+@pytest.fixture
+def stoppable_postgres() -> Postgres:
+    """A real, empty PostgreSQL database whose server this test may stop and start (CI: the one
+    .ci/run started; it needs root and Debian's postgresql-common)."""
+    url = os.environ.get("TRIAGE_TEST_DATABASE_URL")
+    reason = "TRIAGE_TEST_DATABASE_URL is not set"
+    if shutil.which("pg_lsclusters") is None or os.geteuid() != 0:
+        url, reason = None, "needs root and Debian's postgresql-common"
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"the PostgreSQL fault test cannot run: {reason}")
+        pytest.skip(reason)
+    clusters = subprocess.run(
+        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return Postgres(emptied(url), clusters[0], clusters[1])
+
+
+def emptied(url: str) -> str:
+    """``url``'s database with every table an earlier test left dropped (in key order)."""
+    from sqlalchemy import MetaData, create_engine
 
     engine = create_engine(url)
-    with engine.begin() as connection:  # a clean slate: earlier tests' tables go
-        connection.execute(text("DROP TABLE IF EXISTS feedback, predictions, alembic_version"))
+    tables = MetaData()
+    tables.reflect(engine)
+    tables.drop_all(engine)
     engine.dispose()
     return url
 

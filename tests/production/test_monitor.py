@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from ticket_triage.production.monitoring import build_report, psi, report_html, write_report
+from ticket_triage.production.records import new_id
 from ticket_triage.production.store import FeedbackRecord, Store
 from ticket_triage.sample import SAMPLE_TICKETS
-from ticket_triage.serving.service import new_id
 from ticket_triage.training.config import TrainConfig
 from ticket_triage.training.evaluate import expected_calibration_error, per_class_scores
 from ticket_triage.training.train import train

@@ -19,10 +19,10 @@ from ticket_triage.core.errors import ArtifactError, DataError
 from ticket_triage.core.model import TriageModel
 from ticket_triage.core.routing import Router
 from ticket_triage.production.monitoring import build_report
+from ticket_triage.production.records import new_id
 from ticket_triage.production.retune import retune
 from ticket_triage.production.store import FeedbackRecord, Store
 from ticket_triage.sample import SAMPLE_TICKETS
-from ticket_triage.serving.service import new_id
 from ticket_triage.training.config import TrainConfig
 from ticket_triage.training.train import train
 

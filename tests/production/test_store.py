@@ -14,8 +14,8 @@ import pytest
 
 from ticket_triage.core.errors import StoreUnavailable, UnknownPrediction
 from ticket_triage.production.recorder import Recorder
+from ticket_triage.production.records import new_id
 from ticket_triage.production.store import FeedbackRecord, FeedbackRow, PredictionRow, Store
-from ticket_triage.serving.service import new_id
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import gc
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,53 +21,17 @@ from sqlalchemy import create_engine, text
 from ticket_triage.serving.api import create_app
 from ticket_triage.serving.settings import Settings
 
+from ..conftest import Postgres
+
 TRIAGE = str(Path(sys.executable).with_name("triage"))
 TICKET = {"subject": "Refund", "body": "I was charged twice for the pro plan", "metadata": {}}
 
 
-def _cluster() -> tuple[str, str]:
-    """The local PostgreSQL cluster ``scripts/test-postgres.sh`` started (version, name)."""
-    if shutil.which("pg_lsclusters") is None or os.geteuid() != 0:
-        raise LookupError("needs root and Debian's postgresql-common")
-    line = subprocess.run(
-        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    return line[0], line[1]
-
-
-@pytest.fixture
-def postgres_url() -> str:
-    """A real PostgreSQL server this test may stop and start (CI: the one .ci/run started)."""
-    url = os.environ.get("TRIAGE_TEST_DATABASE_URL")
-    try:
-        _cluster()
-    except LookupError as exc:
-        url = None
-        reason = str(exc)
-    else:
-        reason = "TRIAGE_TEST_DATABASE_URL is not set"
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"the PostgreSQL fault test cannot run: {reason}")
-        pytest.skip(reason)
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS feedback, predictions, alembic_version"))
-    engine.dispose()
-    return url
-
-
-def _pg(action: str) -> None:
-    """Stop (fast: open connections are cut, as in a crash) or start the server."""
-    version, name = _cluster()
-    extra = ["-m", "fast"] if action == "stop" else []
-    subprocess.run(["pg_ctlcluster", version, name, action, *extra], check=True)
-
-
 def test_database_stopped_mid_run(
-    postgres_url: str, sample_model: Path, tmp_path: Path, wait_until
+    stoppable_postgres: Postgres, sample_model: Path, tmp_path: Path, wait_until
 ) -> None:
     # GIVEN the service logging to a real PostgreSQL server
+    postgres_url = stoppable_postgres.url
     spool = tmp_path / "spool.jsonl"
     settings = Settings(model_dir=sample_model, database_url=postgres_url, spool_path=spool)
     client = TestClient(create_app(settings))
@@ -78,7 +41,7 @@ def test_database_stopped_mid_run(
     recorder.flush()
     try:
         # WHEN the server stops
-        _pg("stop")
+        stoppable_postgres.stop()
         during = []
         for _ in range(40):
             response = client.post("/v1/triage", json=TICKET)
@@ -90,7 +53,7 @@ def test_database_stopped_mid_run(
         wait_until(spool.exists)
         assert client.get("/healthz").status_code == 200
     finally:
-        _pg("start")
+        stoppable_postgres.start()
     # AND once it is back, the spooled records arrive, each exactly once
     wait_until(lambda: not spool.exists())
     client.post("/v1/triage", json=TICKET)  # more traffic after the restart

@@ -13,7 +13,10 @@
     │   └── ArtifactMismatch    the artifact is intact but needs something this install lacks
     ├── StoreUnavailable        the database cannot be reached (retry later)
     ├── RecordRejected          the database refuses a record for good (retrying cannot help)
-    └── UnknownPrediction       feedback names a prediction id the store has never seen
+    ├── UnknownPrediction       feedback names a prediction id the store has never seen
+    ├── Unauthorized            a webhook whose signature, secret or timestamp does not check
+    │                           out; the HTTP API answers it with 401 and logs none of it
+    └── HelpDeskError           a help desk's API refused a call for good, or kept failing
 
 Every message names the file, column or field at fault, so the CLI can print it as one line.
 """
@@ -25,11 +28,13 @@ __all__ = [
     "ArtifactMismatch",
     "ConfigError",
     "DataError",
+    "HelpDeskError",
     "InvalidTicket",
     "RecordRejected",
     "Rejected",
     "StoreUnavailable",
     "TriageError",
+    "Unauthorized",
     "UnknownPrediction",
 ]
 
@@ -88,3 +93,13 @@ class UnknownPrediction(TriageError, LookupError):
 class RecordRejected(TriageError, ValueError):
     """The database refuses a record for good (a constraint or type error): a bug to look at,
     not an outage to wait out."""
+
+
+class Unauthorized(TriageError):
+    """A help-desk webhook that cannot be trusted: unsigned, badly signed, or stale (a replay).
+    The message says which, never what the body held."""
+
+
+class HelpDeskError(TriageError):
+    """A help desk's API refused a call for good (bad token, unknown ticket) or kept failing
+    after the retries; the message names the desk, the call and its answer."""

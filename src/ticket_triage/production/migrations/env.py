@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from ticket_triage.production import connector_tables  # noqa: F401 (they join Base.metadata)
 from ticket_triage.production.store import Base
 
 connection = context.config.attributes["connection"]

@@ -6,14 +6,14 @@ import uuid
 
 import pytest
 
-from ticket_triage.serving import service
-from ticket_triage.serving.service import new_id
+from ticket_triage.production import records
+from ticket_triage.production.records import new_id
 
 NOW_NS = 1_764_000_000_123 * 1_000_000  # a fixed wall-clock time, in nanoseconds
 
 
 def _ids_at(monkeypatch: pytest.MonkeyPatch, nanoseconds: int, n: int) -> list[str]:
-    monkeypatch.setattr(service.time, "time_ns", lambda: nanoseconds)
+    monkeypatch.setattr(records.time, "time_ns", lambda: nanoseconds)
     return [new_id() for _ in range(n)]
 
 
