@@ -105,9 +105,18 @@ def test_the_lambda_handler_loads_no_training_library_and_no_database_driver(
     env = {"TRIAGE_MODEL_DIR": str(sample_model), "TRIAGE_DATABASE_URL": "none"}
     # WHEN a fresh interpreter imports it (Lambda's init phase) and every serving module
     loaded = _loaded_by(["ticket_triage.aws_lambda", *_modules("serving", skip=set())], env)
-    # THEN scikit-learn, pandas, matplotlib and SQLAlchemy stayed out of the cold start
+    # THEN scikit-learn, pandas, matplotlib, SQLAlchemy and the help desks' HTTP client stayed
+    # out of the cold start
     assert {"fastapi", "mangum", "numpy"} <= loaded
-    assert not loaded & (HEAVY | {"sqlalchemy", "alembic", "typer", "rich"})
+    assert not loaded & (HEAVY | {"sqlalchemy", "alembic", "typer", "rich", "httpx2"})
+
+
+def test_the_connectors_load_no_training_library_and_no_web_framework() -> None:
+    modules = _modules("connectors", skip=set())
+    assert "ticket_triage.connectors.intake" in modules
+    loaded = _loaded_by(modules)
+    assert {"httpx2", "sqlalchemy"} <= loaded
+    assert not loaded & (HEAVY | {"fastapi", "starlette", "typer", "rich"})
 
 
 def test_the_production_loop_loads_no_training_library() -> None:
