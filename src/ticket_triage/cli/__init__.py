@@ -1,21 +1,22 @@
 """``triage``: the command line (typer + rich). Each command is a thin wrapper over a library call.
 
 A module per group of commands: ``training.py`` (train, evaluate, sample), ``scoring.py`` (predict,
-demo), ``serve.py`` (serve), ``production.py`` (export, monitor, retune); ``common.py`` holds the
+demo), ``serve.py`` (serve), ``production.py`` (export, monitor, retune), ``connectors.py``
+(connectors status, retry, import, worker); ``common.py`` holds the
 app and what they share. Failures the user can fix print one line to stderr and exit with status 1
 (2 for usage errors, from typer): never a traceback.
 """
 
 from __future__ import annotations
 
-from ticket_triage.cli import production, scoring, serve, training
+from ticket_triage.cli import connectors, production, scoring, serve, training
 from ticket_triage.cli.common import app, fail
 from ticket_triage.core.errors import TriageError
 
 __all__ = ["app", "main"]
 
 # The command modules register their commands on ``app`` when imported.
-_COMMANDS = (training, scoring, serve, production)
+_COMMANDS = (training, scoring, serve, production, connectors)
 
 
 def main() -> None:

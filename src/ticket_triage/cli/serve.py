@@ -22,6 +22,14 @@ def serve(
         Path | None,
         typer.Option("--rules", envvar="TRIAGE_RULES_FILE", help="Routing rules (TOML)."),
     ] = None,
+    connectors: Annotated[
+        Path | None,
+        typer.Option(
+            "--connectors",
+            envvar="TRIAGE_CONNECTORS_FILE",
+            help="connectors.toml: the help desks whose webhooks to take.",
+        ),
+    ] = None,
     database: Annotated[
         str,
         typer.Option(
@@ -43,17 +51,22 @@ def serve(
         message = f"serving needs the serve extra: pip install 'ticket-triage[serve]' ({exc})"
         raise fail(message) from None
 
-    settings = load_settings(model_dir=model_dir, rules_file=rules, database_url=database)
+    settings = load_settings(
+        model_dir=model_dir, rules_file=rules, database_url=database, connectors_file=connectors
+    )
     configure_logging(settings.log_level)
     service = Service.start(settings)
     if not service.ready:
         raise fail(f"not serving: {service.error}")
     base = f"http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}"  # noqa: S104
     example = json.dumps(EXAMPLES[0], ensure_ascii=False)
+    desks = service.loaded.connectors.desks if service.loaded.connectors is not None else ()
+    webhooks = "".join(f"  webhook: {base}/v1/connectors/{desk}\n" for desk in desks)
     err.print(
         f"ticket-triage {service.model_version} on {base}\n"
         f"  docs:  {base}/docs\n"
         f"  dashboard: {base}/dashboard\n"
+        f"{webhooks}"
         f"  try:   curl -s {base}/v1/triage -H 'content-type: application/json' "
         f"-d '{example}'",
         highlight=False,

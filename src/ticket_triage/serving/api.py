@@ -1,7 +1,8 @@
 """The HTTP API (FastAPI): an app factory over one :class:`~ticket_triage.serving.service.Service`.
 
 The app includes the JSON routes (:mod:`~ticket_triage.serving.routes`, listed there), the
-dashboard (:mod:`~ticket_triage.serving.dashboard`) and FastAPI's ``/docs``; in front of them the
+dashboard (:mod:`~ticket_triage.serving.dashboard`), the help desks' webhooks
+(:mod:`~ticket_triage.serving.webhooks`) and FastAPI's ``/docs``; in front of them the
 guard (:mod:`~ticket_triage.serving.guard`) checks size and content type before any parsing.
 
 Every error is JSON ``{"detail": ...}``: a 422 lists each problem with the field at fault
@@ -14,7 +15,7 @@ tickets are personal data.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,6 +33,8 @@ from ticket_triage.serving.metrics import Metrics
 from ticket_triage.serving.routes import ROUTERS
 from ticket_triage.serving.service import Service
 from ticket_triage.serving.settings import Settings, get_settings
+from ticket_triage.serving.webhooks import PATH as WEBHOOK_PATH
+from ticket_triage.serving.webhooks import router as webhooks_router
 
 __all__ = ["create_app"]
 
@@ -66,12 +69,18 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     )
     metrics = Metrics(service.model_version, lambda: service.store_up)
     service.listeners.append(metrics.observe)
+    service.webhook_listeners.append(metrics.webhook)
+    connectors = service.loaded.connectors if service.ready else None
+    if connectors is not None:
+        connectors.worker.listeners.append(metrics.write_back)
+        metrics.watch_outbox(connectors.outbox.counts)
     app.state.service = service
     app.state.metrics = metrics
     app.state.dashboard = Dashboard(service)
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(dashboard_router)
+    app.include_router(webhooks_router)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Rejected, _rejected)
     app.add_exception_handler(Exception, _unexpected)
@@ -88,6 +97,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         schema = _document_auth(schema_of(), settings)  # schema_of caches it on the app
         if service.ready:
             _document_labels(schema, service.feedback_labels())
+        _document_desks(schema, connectors.desks if connectors is not None else ())
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -120,6 +130,19 @@ def _document_labels(schema: dict[str, Any], allowed: dict[str, list[str]]) -> N
     for field, values in allowed.items():
         if field in properties:
             properties[field]["anyOf"][0]["enum"] = sorted(values)
+
+
+def _document_desks(schema: dict[str, Any], desks: Sequence[str]) -> None:
+    """List the connected help desks as the webhook route's only ``desk`` values, or leave the
+    route out when none is connected (it then answers 404 to every desk)."""
+    paths = schema.get("paths", {})
+    if not desks:
+        paths.pop(WEBHOOK_PATH, None)
+        return
+    for operation in paths.get(WEBHOOK_PATH, {}).values():
+        for parameter in operation.get("parameters", []):
+            if parameter.get("name") == "desk":
+                parameter["schema"]["enum"] = list(desks)
 
 
 # -- errors ------------------------------------------------------------------------------------

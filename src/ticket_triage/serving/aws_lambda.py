@@ -11,6 +11,10 @@ a lifespan hook.
 - API Gateway REST (v1), HTTP API (v2) and Function URL events go to the app through Mangum;
 - a warm-up ping (an EventBridge ``Scheduled Event``, or ``{"warmup": true}``) returns at once
   without touching the app;
+- ``{"connectors": "drain"}`` (the template's every-minute schedule, when help desks are
+  connected) sends the outbox's due write-backs, for as long as the invoke has time: a webhook's
+  own invoke sends its write-back at once, and this picks up what failed there (the desk was
+  down, rate limited) once its retry time has come;
 - anything else gets an error result naming what arrived, not an exception.
 
 Logs are JSON lines on stdout (CloudWatch) carrying the invocation's request id; see
@@ -71,6 +75,8 @@ def make_handler(app: FastAPI) -> LambdaHandler:
         try:
             if not isinstance(event, Mapping):
                 return _unsupported(f"an event must be a JSON object, got {type(event).__name__}")
+            if event.get("connectors") == "drain":
+                return _drain(service, context)
             if is_warmup(event):
                 return {
                     "warmup": True,
@@ -88,6 +94,16 @@ def make_handler(app: FastAPI) -> LambdaHandler:
             request_id.reset(token)
 
     return handle
+
+
+def _drain(service: Service, context: Any) -> dict[str, Any]:
+    """Send what the outbox has due, leaving 5 s of the invoke's time (50 s without a context)."""
+    connectors = service.loaded.connectors if service.ready else None
+    if connectors is None:
+        return _unsupported("no help desk is connected (TRIAGE_CONNECTORS_FILE)")
+    remaining = getattr(context, "get_remaining_time_in_millis", lambda: 55_000)() / 1000
+    sent = connectors.worker.drain(max(1.0, remaining - 5.0))
+    return {"drained": sent, "outbox": connectors.outbox.counts()}
 
 
 def _unsupported(message: str) -> dict[str, Any]:

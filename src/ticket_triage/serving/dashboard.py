@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,6 +30,9 @@ from ticket_triage.production.monitoring import CSS, build_report, report_html
 from ticket_triage.render.html import esc
 from ticket_triage.serving.dependencies import ReadyDep
 from ticket_triage.serving.service import Service
+
+if TYPE_CHECKING:  # SQLAlchemy is loaded only with a database (the Lambda handler has none)
+    from ticket_triage.production.outbox import Outbox
 
 __all__ = ["DASHBOARD_TTL_SECONDS", "Dashboard", "page", "router"]
 
@@ -203,6 +206,9 @@ class Dashboard:
                 report = report_html(built, figures=figures)
             except StoreUnavailable:
                 note = "The database is unavailable: no report until it is back."
+        desks = service.loaded.connectors
+        if desks is not None:
+            report = (report or "") + _help_desks_html(desks.outbox)
         text = page(
             report,
             service.loaded.pipeline.model.version,
@@ -212,6 +218,32 @@ class Dashboard:
         )
         self._cache[days] = (now, text)
         return text
+
+
+def _help_desks_html(outbox: Outbox) -> str:
+    """The help desks' outbox: rows per state, and the latest dead letters with their error."""
+    try:
+        counts, dead = outbox.counts(), outbox.rows(status="dead", limit=10)
+    except StoreUnavailable:
+        return "<h2>Help desks</h2><p>The database is unavailable.</p>"
+    states = ("pending", "sending", "done", "superseded", "dead")
+    out = ["<h2>Help desks</h2>", "<table><tr><th>desk</th>"]
+    out += [f"<th>{state}</th>" for state in states] + ["</tr>"]
+    for desk, found in sorted(counts.items()):
+        cells = "".join(f"<td class='num'>{found[state]}</td>" for state in states)
+        out.append(f"<tr><td>{esc(desk)}</td>{cells}</tr>")
+    out.append("</table>")
+    if not counts:
+        out.append("<p>No help-desk events yet.</p>")
+    if dead:
+        out.append("<h3>Dead letters (triage connectors retry)</h3><ul class='dead'>")
+        out += [
+            f"<li>#{row['id']} {esc(row['desk'])} ticket {esc(row['external_id'])}: "
+            f"{esc(row['last_error'])}</li>"
+            for row in dead
+        ]
+        out.append("</ul>")
+    return "\n".join(out)
 
 
 router = APIRouter(tags=["health"])

@@ -15,9 +15,11 @@ from ticket_triage.serving.metrics import Metrics
 from ticket_triage.serving.service import Service
 from ticket_triage.serving.settings import Settings
 
-__all__ = ["BATCH_PATH", "Guard", "Timing"]
+__all__ = ["BATCH_PATH", "GITHUB_PATH", "WEBHOOKS", "Guard", "Timing"]
 
 BATCH_PATH = "/v1/triage/batch"
+WEBHOOKS = "/v1/connectors/"
+GITHUB_PATH = "/v1/connectors/github"
 
 
 class Guard:
@@ -47,10 +49,13 @@ class Guard:
             return
         headers = dict(scope["headers"])
         kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if kind != b"application/json" and not kind.endswith(b"+json"):
+        # GitHub sends form-encoded webhooks unless told otherwise; its route reads them.
+        form = kind == b"application/x-www-form-urlencoded" and scope["path"] == GITHUB_PATH
+        if kind != b"application/json" and not kind.endswith(b"+json") and not form:
             await _reply(send_with_version, 415, "Content-Type must be application/json")
             return
-        batch = scope["path"].rstrip("/") == BATCH_PATH
+        # A batch, and a help desk's webhook (a ticket with its whole history), may be large.
+        batch = scope["path"].rstrip("/") == BATCH_PATH or scope["path"].startswith(WEBHOOKS)
         limit = self.settings.max_batch_body_bytes if batch else self.settings.max_body_bytes
         variable = "TRIAGE_MAX_BATCH_BODY_BYTES" if batch else "TRIAGE_MAX_BODY_BYTES"
         too_big = f"request body over {limit} bytes ({variable})"

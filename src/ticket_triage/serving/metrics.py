@@ -9,7 +9,12 @@ several apps in one process never share counts. What is counted:
 - ``triage_predictions_total{head, label}``, ``triage_routed_total{queue}``,
   ``triage_needs_review_total``: the class mix and the share per queue, over time;
 - ``triage_model_info{version}`` and ``triage_store_up`` (1 when the database took the last
-  write; 0 while records spool).
+  write; 0 while records spool);
+- with help desks connected: ``triage_webhooks_total{desk, outcome}`` (accepted, duplicate,
+  own_update, feedback, unauthorized, ...), ``triage_write_backs_total{desk, outcome}`` (every
+  attempt: done, wait, retry, dead, superseded) and ``triage_outbox{desk, state}`` (rows now
+  pending, sending, done, superseded, dead: read from the database at each scrape, so several
+  processes sharing one outbox report the same).
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from prometheus_client import (
     Info,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily
 
+from ticket_triage.core.errors import TriageError
 from ticket_triage.serving.schemas import TriageOut
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics", "emf_line"]
@@ -71,10 +78,35 @@ class Metrics:
         Info("triage_model", "The served model.", registry=self.registry).info(
             {"version": model_version or "none"}
         )
+        self.webhooks = Counter(
+            "triage_webhooks",
+            "Help-desk webhooks by desk and what they came to.",
+            ["desk", "outcome"],
+            registry=self.registry,
+        )
+        self.write_backs = Counter(
+            "triage_write_backs",
+            "Attempts at help-desk write-backs by desk and outcome.",
+            ["desk", "outcome"],
+            registry=self.registry,
+        )
         if store_up is not None:
             up = Gauge("triage_store_up", "1 when the database took the last write.", [],
                        registry=self.registry)  # fmt: skip
             up.set_function(lambda: float(store_up()))
+
+    def webhook(self, desk: str, outcome: str) -> None:
+        """Count one help-desk webhook by what it came to."""
+        self.webhooks.labels(desk, outcome).inc()
+
+    def write_back(self, desk: str, outcome: str) -> None:
+        """Count one attempt of the outbox worker."""
+        self.write_backs.labels(desk, outcome).inc()
+
+    def watch_outbox(self, counts: Callable[[], dict[str, dict[str, int]]]) -> None:
+        """Report the outbox's rows per desk and state at every scrape (dead letters are
+        ``state="dead"``)."""
+        self.registry.register(_OutboxCollector(counts))
 
     def observe(self, decisions: Sequence[TriageOut]) -> None:
         """Count a request's decisions."""
@@ -94,6 +126,26 @@ class Metrics:
     def render(self) -> bytes:
         """The Prometheus text exposition of every counter."""
         return generate_latest(self.registry)
+
+
+class _OutboxCollector:
+    """``triage_outbox{desk, state}`` from the outbox's own counts, at scrape time."""
+
+    def __init__(self, counts: Callable[[], dict[str, dict[str, int]]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "triage_outbox", "Help-desk outbox rows by desk and state.", labels=["desk", "state"]
+        )
+        try:
+            counts = self.counts()
+        except TriageError:  # the database is down: report nothing rather than fail the scrape
+            counts = {}
+        for desk, states in sorted(counts.items()):
+            for state, n in states.items():
+                family.add_metric([desk, state], n)
+        yield family
 
 
 def emf_line(decisions: Iterable[TriageOut], namespace: str = "ticket-triage") -> str:

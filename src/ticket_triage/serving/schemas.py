@@ -26,6 +26,7 @@ __all__ = [
     "ReadyOut",
     "TicketIn",
     "TriageOut",
+    "WebhookOut",
 ]
 
 #: Static upper bounds that keep a hostile request cheap to reject; the configurable caps
@@ -166,3 +167,17 @@ class ModelOut(BaseModel):
     rules_source: str
     rules: list[dict[str, object]]
     features: dict[str, object]
+
+
+class WebhookOut(BaseModel):
+    """What a help-desk webhook came to (see ``POST /v1/connectors/{desk}``)."""
+
+    outcome: str = Field(
+        description="accepted, duplicate, own_update, unchanged, pending_write, feedback, "
+        "check or ignored."
+    )
+    desk: str
+    ticket: str | None = Field(None, description="The ticket's id in the help desk.")
+    prediction_id: str | None = Field(None, description="Our decision for it.")
+    queue: str | None = None
+    detail: str | None = None

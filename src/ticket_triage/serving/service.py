@@ -16,13 +16,12 @@ log (whose unseen-feature share comes from the decision's own scoring pass), the
 from __future__ import annotations
 
 import logging
-import os
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from ticket_triage.core.errors import (
     InvalidTicket,
@@ -33,7 +32,7 @@ from ticket_triage.core.errors import (
 )
 from ticket_triage.core.pipeline import Decision, Pipeline
 from ticket_triage.production.recorder import Recorder
-from ticket_triage.production.redact import redact
+from ticket_triage.production.records import new_id, prediction_row
 from ticket_triage.serving.schemas import (
     ExplanationOut,
     FeedbackIn,
@@ -45,33 +44,22 @@ from ticket_triage.serving.schemas import (
 )
 from ticket_triage.serving.settings import Settings
 
-__all__ = ["Service", "new_id", "result_heads"]
+if TYPE_CHECKING:  # the connectors import httpx2, which a service without help desks never loads
+    from ticket_triage.connectors.runtime import Connectors
+
+__all__ = ["Loaded", "Service", "result_heads"]
 
 logger = logging.getLogger(__name__)
 
 
-def new_id() -> str:
-    """A time-ordered decision id (the UUIDv7 layout: 48-bit milliseconds, then 74 random
-    bits), so ids sort by time and index well in the prediction store.
-
-    Examples
-    --------
-    >>> value = uuid.UUID(new_id())
-    >>> value.version, value.variant == uuid.RFC_4122
-    (7, True)
-    """
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    return uuid.UUID(int=value).hex
-
-
 @dataclass(frozen=True)
 class Loaded:
-    """What a ready service holds: the pipeline (model and rules) and the prediction writer."""
+    """What a ready service holds: the pipeline (model and rules), the prediction writer and
+    the help-desk connectors (when configured)."""
 
     pipeline: Pipeline
     recorder: Recorder | None
+    connectors: Connectors | None = None
 
 
 class Service:
@@ -83,6 +71,8 @@ class Service:
         self._loaded = loaded
         self.error = error
         self.listeners: list[Callable[[Sequence[TriageOut]], None]] = []
+        self.webhook_listeners: list[Callable[[str, str], None]] = []
+        self._store_text = settings.store_text == "redacted"
 
     @classmethod
     def start(cls, settings: Settings, *, background_writes: bool = True) -> Service:
@@ -95,10 +85,14 @@ class Service:
             Write prediction records from a writer thread (a server); False writes them in the
             request (Lambda, where nothing runs between invocations).
         """
+        recorder = None
         try:
             pipeline = Pipeline.load(settings.model_dir, settings.rules_file)
             recorder = _recorder(settings, background_writes)
+            connectors = _connectors(settings, pipeline, recorder, background_writes)
         except TriageError as exc:
+            if recorder is not None:
+                recorder.close()
             logger.error("not ready: %s", exc, extra={"model_dir": str(settings.model_dir)})
             return cls(settings, None, str(exc))
         logger.info(
@@ -107,12 +101,16 @@ class Service:
                 "model_version": pipeline.model.version,
                 "rules": pipeline.router.source,
                 "store": recorder.store.url if recorder else None,
+                "help_desks": list(connectors.desks) if connectors else [],
             },
         )
-        return cls(settings, Loaded(pipeline, recorder), None)
+        return cls(settings, Loaded(pipeline, recorder, connectors), None)
 
     def close(self) -> None:
-        """Drain accepted prediction records to the database (or the spool) before exit."""
+        """Stop the outbox worker, then drain accepted prediction records to the database (or
+        the spool) before exit."""
+        if self._loaded is not None and self._loaded.connectors is not None:
+            self._loaded.connectors.close()
         if self._loaded is not None and self._loaded.recorder is not None:
             self._loaded.recorder.close()
 
@@ -165,14 +163,17 @@ class Service:
         except InvalidTicket as exc:
             where = (*loc, exc.position) if loc and exc.position is not None else ()
             raise Rejected((*where, "body"), exc.reason) from exc
-        out = [_triage_out(decision) for decision in decisions]
+        ids = [new_id() for _ in decisions]
+        out = [_triage_out(decision, id_) for decision, id_ in zip(decisions, ids, strict=True)]
         elapsed_ms = (time.perf_counter() - started) * 1000
         recorder = self.loaded.recorder
         if recorder is not None:
             per_ticket = elapsed_ms / len(out)
-            for ticket, decision, body in zip(tickets, decisions, out, strict=True):
-                share = decision.result.unseen_share or 0.0
-                recorder.record(self._record(ticket, body, share, per_ticket))
+            for ticket, decision, id_ in zip(tickets, decisions, ids, strict=True):
+                row = prediction_row(
+                    ticket.model_dump(), decision, per_ticket, id_, store_text=self._store_text
+                )
+                recorder.record(row)
         for listener in self.listeners:
             listener(out)
         for body in out:
@@ -189,30 +190,10 @@ class Service:
             )
         return out
 
-    def _record(
-        self, ticket: TicketIn, decision: TriageOut, unseen: float, latency_ms: float
-    ) -> dict[str, Any]:
-        """The prediction log's row for a decision; text redacted, or left out."""
-        heads = result_heads(decision)
-        keep = self.settings.store_text == "redacted"
-        return {
-            "id": decision.id,
-            "created_at": datetime.now(UTC),
-            "model_version": decision.model_version,
-            "urgency": heads["urgency"].label if "urgency" in heads else None,
-            "urgency_confidence": heads["urgency"].confidence if "urgency" in heads else None,
-            "topic": heads["topic"].label if "topic" in heads else None,
-            "topic_confidence": heads["topic"].confidence if "topic" in heads else None,
-            "probabilities": {head: out.probabilities for head, out in heads.items()},
-            "queue": decision.queue,
-            "queue_rule": decision.queue_rule,
-            "needs_review": decision.needs_review,
-            "latency_ms": latency_ms,
-            "unseen_share": unseen,
-            "metadata": dict(ticket.metadata),
-            "subject": redact(ticket.subject) if keep else None,
-            "body": redact(ticket.body) if keep else None,
-        }
+    def count_webhook(self, desk: str, outcome: str) -> None:
+        """Tell the listeners (metrics) what a help-desk webhook came to."""
+        for listener in self.webhook_listeners:
+            listener(desk, outcome)
 
     def add_feedback(self, feedback: FeedbackIn) -> bool:
         """Store feedback durably; True if new, False if the same feedback was already stored.
@@ -323,8 +304,34 @@ def result_heads(decision: TriageOut) -> dict[str, HeadOut]:
     }
 
 
-def _triage_out(decision: Decision) -> TriageOut:
-    """The response body of one decision, with a new id."""
+def _connectors(
+    settings: Settings, pipeline: Pipeline, recorder: Recorder | None, background: bool
+) -> Connectors | None:
+    """The help-desk connectors, if ``TRIAGE_CONNECTORS_FILE`` names a file (the settings have
+    already checked that a database is configured)."""
+    if settings.connectors_file is None or recorder is None:
+        return None
+    from ticket_triage.connectors.http import Backoff  # httpx2: only with help desks
+    from ticket_triage.connectors.runtime import Connectors, Secrets
+
+    return Connectors.start(
+        settings.connectors_file,
+        Secrets(**settings.secrets()),
+        pipeline,
+        recorder.store,
+        partial(prediction_row, store_text=settings.store_text == "redacted"),
+        sending="inline" if not background else "thread" if settings.connectors_worker else "none",
+        max_text_bytes=settings.max_text_bytes,
+        backoff=Backoff(
+            settings.connectors_retry_base,
+            settings.connectors_retry_cap,
+            settings.connectors_max_age,
+        ),
+    )
+
+
+def _triage_out(decision: Decision, prediction_id: str) -> TriageOut:
+    """The response body of one decision."""
     # Keyword construction on the hot path: a quarter of a microsecond per head faster than
     # validating from attributes (measured); an explanation is rare, its fields have the same names.
     heads: dict[str, Any] = {
@@ -343,7 +350,7 @@ def _triage_out(decision: Decision) -> TriageOut:
             for name, why in decision.explanation.items()
         }
     return TriageOut(
-        id=new_id(),
+        id=prediction_id,
         **heads,
         queue=decision.route.queue,
         queue_rule=decision.route.rule,

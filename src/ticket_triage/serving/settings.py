@@ -1,22 +1,33 @@
 """Settings of the HTTP service, read once from the environment (``TRIAGE_`` prefix).
 
-============================  ==============================  ====================================
-setting                       environment variable            default
-============================  ==============================  ====================================
-``model_dir``                 ``TRIAGE_MODEL_DIR``            required: the artifact to serve
-``rules_file``                ``TRIAGE_RULES_FILE``           built-in rules (see ``routing``)
-``api_token``                 ``TRIAGE_API_TOKEN``            none: feedback is open
-``protect_triage``            ``TRIAGE_PROTECT_TRIAGE``       false: triage endpoints stay open
-``max_text_bytes``            ``TRIAGE_MAX_TEXT_BYTES``       32768 (subject + body, UTF-8)
-``max_body_bytes``            ``TRIAGE_MAX_BODY_BYTES``       131072 (one request, 413 beyond)
-``max_batch_body_bytes``      ``TRIAGE_MAX_BATCH_BODY_BYTES`` 8388608 (a batch request)
-``max_batch``                 ``TRIAGE_MAX_BATCH``            500 tickets per batch
-``explain_top``               ``TRIAGE_EXPLAIN_TOP``          5 n-grams per head
-``log_level``                 ``TRIAGE_LOG_LEVEL``            INFO
-``database_url``              ``TRIAGE_DATABASE_URL``         none (``triage serve``: SQLite file)
-``store_text``                ``TRIAGE_STORE_TEXT``           ``redacted`` (or ``none``)
-``spool_path``                ``TRIAGE_SPOOL_PATH``           ``triage-spool.jsonl``
-============================  ==============================  ====================================
+============================  ===================================  ============================
+setting                       environment variable                 default
+============================  ===================================  ============================
+``model_dir``                 ``TRIAGE_MODEL_DIR``                 required: the artifact
+``rules_file``                ``TRIAGE_RULES_FILE``                built-in rules (``routing``)
+``api_token``                 ``TRIAGE_API_TOKEN``                 none: feedback is open
+``protect_triage``            ``TRIAGE_PROTECT_TRIAGE``            false: triage stays open
+``max_text_bytes``            ``TRIAGE_MAX_TEXT_BYTES``            32768 (subject + body)
+``max_body_bytes``            ``TRIAGE_MAX_BODY_BYTES``            131072 (413 beyond)
+``max_batch_body_bytes``      ``TRIAGE_MAX_BATCH_BODY_BYTES``      8388608 (a batch, a webhook)
+``max_batch``                 ``TRIAGE_MAX_BATCH``                 500 tickets per batch
+``explain_top``               ``TRIAGE_EXPLAIN_TOP``               5 n-grams per head
+``log_level``                 ``TRIAGE_LOG_LEVEL``                 INFO
+``database_url``              ``TRIAGE_DATABASE_URL``              none (serve: SQLite file)
+``store_text``                ``TRIAGE_STORE_TEXT``                ``redacted`` (or ``none``)
+``spool_path``                ``TRIAGE_SPOOL_PATH``                ``triage-spool.jsonl``
+``connectors_file``           ``TRIAGE_CONNECTORS_FILE``           none: no help desk
+``connectors_worker``         ``TRIAGE_CONNECTORS_WORKER``         true: send write-backs here
+``connectors_retry_base``     ``TRIAGE_CONNECTORS_RETRY_BASE``     2 s, doubling (full jitter)
+``connectors_retry_cap``      ``TRIAGE_CONNECTORS_RETRY_CAP``      600 s between two retries
+``connectors_max_age``        ``TRIAGE_CONNECTORS_MAX_AGE``        86400 s of retries, then dead
+``zendesk_signing_secret``    ``TRIAGE_ZENDESK_SIGNING_SECRET``    the webhook's secret
+``zendesk_api_token``         ``TRIAGE_ZENDESK_API_TOKEN``         the API user's token
+``freshdesk_webhook_secret``  ``TRIAGE_FRESHDESK_WEBHOOK_SECRET``  the rule's shared secret
+``freshdesk_api_key``         ``TRIAGE_FRESHDESK_API_KEY``         the API key
+``github_webhook_secret``     ``TRIAGE_GITHUB_WEBHOOK_SECRET``     the webhook's secret
+``github_token``              ``TRIAGE_GITHUB_TOKEN``              token with issues: write
+============================  ===================================  ============================
 
 Nothing else in the service reads ``os.environ``. An unsafe or inconsistent value (a short token,
 protected triage without a token) stops the service at start, with the variable named.
@@ -33,13 +44,35 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ticket_triage.core.errors import ConfigError
 
-__all__ = ["MIN_TOKEN_LENGTH", "Settings", "get_settings", "load_settings"]
+__all__ = ["MIN_TOKEN_LENGTH", "HelpDeskSecrets", "Settings", "get_settings", "load_settings"]
 
 #: A bearer token shorter than this is refused: it could be guessed.
 MIN_TOKEN_LENGTH = 16
 
 
-class Settings(BaseSettings):
+class HelpDeskSecrets(BaseSettings):
+    """The help desks' secrets, from ``TRIAGE_*`` variables: alone, what ``triage connectors
+    import`` and ``worker`` need; and a part of :class:`Settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", frozen=True, extra="ignore")
+
+    zendesk_signing_secret: SecretStr | None = None
+    zendesk_api_token: SecretStr | None = None
+    freshdesk_webhook_secret: SecretStr | None = None
+    freshdesk_api_key: SecretStr | None = None
+    github_webhook_secret: SecretStr | None = None
+    github_token: SecretStr | None = None
+
+    def secrets(self) -> dict[str, str | None]:
+        """Every help-desk secret as plain text; None when not set or empty (the template sets
+        every key of its secret, ``""`` for a desk not connected)."""
+        return {
+            name: (value.get_secret_value() or None) if value is not None else None
+            for name, value in ((n, getattr(self, n)) for n in HelpDeskSecrets.model_fields)
+        }
+
+
+class Settings(HelpDeskSecrets):
     """Everything the service can be told; see the module docstring for the variables."""
 
     model_config = SettingsConfigDict(env_prefix="TRIAGE_", frozen=True, extra="forbid")
@@ -66,6 +99,21 @@ class Settings(BaseSettings):
         Path("triage-spool.jsonl"),
         description="Where prediction records wait while the database is down.",
     )
+    connectors_file: Path | None = Field(
+        None, description="connectors.toml: the help desks whose webhooks this service takes."
+    )
+    connectors_worker: bool = Field(
+        True, description="Send the help desks' write-backs from this process (a thread)."
+    )
+    connectors_retry_base: float = Field(
+        2.0, gt=0, le=3600, description="Seconds before the first retry of a failed write-back."
+    )
+    connectors_retry_cap: float = Field(
+        600.0, gt=0, le=86400, description="The longest wait between two retries, in seconds."
+    )
+    connectors_max_age: float = Field(
+        86_400.0, gt=0, le=30 * 86_400, description="Seconds a write-back is retried, then dead."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -83,6 +131,11 @@ class Settings(BaseSettings):
             )
         if self.protect_triage and token is None:
             raise ValueError("TRIAGE_PROTECT_TRIAGE is set but TRIAGE_API_TOKEN is not")
+        if self.connectors_file is not None and self.database_url is None:
+            raise ValueError(
+                "TRIAGE_CONNECTORS_FILE is set but TRIAGE_DATABASE_URL is not: the help desks' "
+                "outbox lives in the prediction log's database"
+            )
         return self
 
 
