@@ -17,7 +17,8 @@
    compiled for this machine's interpreter, not the runtime's, and the pure-Python path gives the
    same features.
 4. The model is verified (checksums) and copied to ``model/``; the handler reads it from
-   ``TRIAGE_MODEL_DIR=/var/task/model``.
+   ``TRIAGE_MODEL_DIR=/var/task/model``. ``--rules`` and ``--connectors`` ship a routing rules
+   file and the help desks' ``connectors.toml`` as ``rules.toml`` and ``connectors.toml``.
 5. The zip is written deterministically (sorted, fixed timestamps). The build fails if the zip is
    over Lambda's 50 MB direct-upload limit or the unpacked tree over its 250 MB limit, and prints
    both sizes.
@@ -68,9 +69,10 @@ def template_python() -> str:
 
 
 def template_handler() -> str:
-    """The module of the handler the SAM template names, e.g. ``ticket_triage.aws_lambda``."""
+    """The module of the handler the SAM template names, e.g. ``ticket_triage.aws_lambda``: one
+    module, though several functions (the API's, the outbox worker's) share the package."""
     found = re.findall(r"^\s*Handler:\s*(ticket_triage[\w.]*)\.\w+\s*$", TEMPLATE.read_text(), re.M)
-    if len(found) != 1:
+    if len(set(found)) != 1:
         raise BuildError(f"{TEMPLATE}: expected one `Handler: ticket_triage...`, found {found}")
     return found[0]
 
@@ -214,7 +216,25 @@ def write_zip(tree: Path, out: Path) -> tuple[int, int]:
     return out.stat().st_size, unpacked
 
 
-def build(model: Path, out: Path, python_version: str, platform: str) -> tuple[int, int]:
+def copy_configs(target: Path, configs: dict[str, Path | None]) -> None:
+    """The routing rules and the help desks' ``connectors.toml``, when given, at the package's
+    root (the template's ``TRIAGE_RULES_FILE`` / ``TRIAGE_CONNECTORS_FILE`` point there); their
+    contents are checked against the model when the function starts, as ``triage serve`` does."""
+    for name, source in configs.items():
+        if source is None:
+            continue
+        if not source.is_file():
+            raise BuildError(f"{source}: no such file")
+        shutil.copy2(source, target / name)
+
+
+def build(
+    model: Path,
+    out: Path,
+    python_version: str,
+    platform: str,
+    configs: dict[str, Path | None] | None = None,
+) -> tuple[int, int]:
     """Build the zip; raises :class:`BuildError` if it cannot or if it is too big."""
     uv = find_uv()
     export_requirements(uv)
@@ -232,6 +252,7 @@ def build(model: Path, out: Path, python_version: str, platform: str) -> tuple[i
         shutil.rmtree(tree / "pydantic" / "v1")
         copy_code(tree, template_handler())
         version = copy_model(model, tree)
+        copy_configs(tree, configs or {})
         zipped, unpacked = write_zip(tree, out)
     mb = 1024 * 1024
     print(
@@ -251,9 +272,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "lambda.zip")
     parser.add_argument("--python-version", help="default: the template's runtime")
     parser.add_argument("--platform", default=PLATFORM, help=f"uv platform (default {PLATFORM})")
+    parser.add_argument("--rules", type=Path, help="routing rules to ship as rules.toml")
+    parser.add_argument("--connectors", type=Path, help="connectors.toml to ship (help desks)")
     args = parser.parse_args()
     try:
-        build(args.model, args.out, args.python_version or template_python(), args.platform)
+        configs = {"rules.toml": args.rules, "connectors.toml": args.connectors}
+        build(
+            args.model, args.out, args.python_version or template_python(), args.platform, configs
+        )
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -34,6 +34,21 @@ print(json.dumps({"results": results, "heavy": heavy, "compiled": features.COMPI
 """
 
 
+CONNECTORS = """[zendesk]
+url = "{url}"
+email = "bot@example.com"
+[zendesk.priority]
+high = "urgent"
+normal = "normal"
+low = "low"
+[zendesk.groups]
+account = 1
+billing = 2
+bug = 3
+feature_request = 4
+"""
+
+
 def _uv() -> str:
     for candidate in (os.environ.get("UV"), str(ROOT / ".tools" / "bin" / "uv"), "uv"):
         if candidate and shutil.which(candidate):
@@ -45,11 +60,15 @@ def _uv() -> str:
 
 @pytest.fixture(scope="module")
 def package(sample_model: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The zip built as `make lambda-package RULES=... CONNECTORS=...` builds it, unpacked."""
     out = tmp_path_factory.mktemp("lambda") / "lambda.zip"
+    rules, connectors = out.parent / "routing.toml", out.parent / "connectors.toml"
+    rules.write_text('[[rules]]\nname = "all"\nqueue = "{topic}"\n')
+    connectors.write_text(CONNECTORS.format(url="https://acme.zendesk.com"))
     local = f"{sys.version_info.major}.{sys.version_info.minor}"
     result = subprocess.run(
         [sys.executable, str(BUILDER), "--model", str(sample_model), "--out", str(out),
-         "--python-version", local],
+         "--python-version", local, "--rules", str(rules), "--connectors", str(connectors)],
         capture_output=True, text=True, timeout=600, check=False,
         env={**os.environ, "UV": _uv()},
     )  # fmt: skip
@@ -117,9 +136,14 @@ def test_the_package_holds_inference_code_and_the_model_only(package, sample_mod
     package = unpacked / "ticket_triage"
     layers = {p.name for p in package.iterdir() if p.is_dir()}
     # the layers the handler imports (nested packages included), and none of the others
-    assert {"core", "serving", "production", "render"} <= layers
+    assert {"core", "serving", "production", "render", "connectors"} <= layers
     assert not layers & {"training", "cli", "sample"}
-    assert (package / "production" / "migrations" / "versions" / "0001_initial.py").is_file()
+    versions = package / "production" / "migrations" / "versions"
+    assert {"0001_initial.py", "0002_connectors.py"} <= {p.name for p in versions.iterdir()}
+    assert "httpx2" in top  # the help desks' client, imported only when one is connected
+    # the rules and connectors files given to the build sit where the template points
+    assert (unpacked / "rules.toml").read_text().startswith("[[rules]]")
+    assert (unpacked / "connectors.toml").read_text().startswith("[zendesk]")
     assert not any(path.suffix == ".so" for path in package.rglob("*"))
     assert (unpacked / "model" / "manifest.json").read_bytes() == (
         sample_model / "manifest.json"
@@ -175,3 +199,44 @@ def test_the_committed_requirements_are_what_the_lock_exports_now():
 
     assert body(exported) == body(committed)
     assert "--output-file deploy/requirements.txt" in committed.splitlines()[1]
+
+
+def test_the_package_takes_a_help_desk_webhook_and_writes_back(package, tmp_path, shared_datasets):
+    """The connectors from the zip alone: a signed Zendesk webhook through API Gateway, in
+    `python -I -S`, is triaged, stored in the SQLite outbox and written back to a fake Zendesk
+    (a real HTTP server in this test) with the packaged httpx2; the drain event then finds
+    nothing left."""
+    sys.path.insert(0, str(ROOT / "tests" / "connectors"))
+    from fake_helpdesk import FakeHelpDesk
+    from helpers import basic, zendesk_headers, zendesk_ticket, zendesk_trigger
+
+    unpacked, _ = package
+    secret, token = "package-signing-secret", "package-api-token"
+    ticket = zendesk_ticket(930, "Payment failed!!!", "Card declined twice, error 402")
+    with FakeHelpDesk(
+        "zendesk", [ticket], credentials=basic("bot@example.com/token", token)
+    ) as fake:
+        connectors = tmp_path / "connectors.toml"
+        connectors.write_text(CONNECTORS.format(url=fake.url))
+        body = zendesk_trigger(ticket)
+        event = _http_event("api_gateway_http_v2", "/v1/connectors/zendesk", {})
+        event["body"] = body.decode()
+        event["headers"] = zendesk_headers(body, secret=secret)
+        result = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", PROBE, str(unpacked)],
+            input="\n".join(json.dumps(e) for e in (event, {"connectors": "drain"})),
+            capture_output=True, text=True, timeout=120, check=False, cwd=unpacked,
+            env={"TRIAGE_MODEL_DIR": str(unpacked / "model"), "PATH": os.environ["PATH"],
+                 "TRIAGE_RULES_FILE": str(unpacked / "rules.toml"),
+                 "TRIAGE_CONNECTORS_FILE": str(connectors),
+                 "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'triage.db'}",
+                 "TRIAGE_SPOOL_PATH": str(tmp_path / "spool.jsonl"),
+                 "TRIAGE_ZENDESK_SIGNING_SECRET": secret, "TRIAGE_ZENDESK_API_TOKEN": token},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        webhook, drained = json.loads(result.stdout.splitlines()[-1])["results"]
+        assert webhook["statusCode"] == 202, webhook
+        assert json.loads(webhook["body"])["outcome"] == "accepted"
+        assert drained["outbox"]["zendesk"]["done"] == 1, drained
+        (write,) = fake.writes("930")
+        assert write.method == "PUT"

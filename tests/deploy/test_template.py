@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -43,3 +44,28 @@ def test_template_parameters_and_warm_up():
     assert rule["Targets"][0]["Input"] == '{"warmup": true}'
     # the Python runtime is named exactly once
     assert len(re.findall(r"python3\.\d+", TEMPLATE.read_text())) == 1
+
+
+def test_the_outbox_worker_is_a_scheduled_function_only_with_help_desks():
+    template, errors = decode(str(TEMPLATE))
+    assert not errors
+    assert template["Conditions"]["HasHelpDesks"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "HelpDesks"}, ""]}]
+    }
+    worker = template["Resources"]["OutboxFunction"]
+    assert worker["Condition"] == "HasHelpDesks"
+    properties = worker["Properties"]
+    assert properties["Handler"] == "ticket_triage.aws_lambda.handler"
+    assert properties["ReservedConcurrentExecutions"] == 1  # one drain at a time
+    assert properties["Timeout"] == 60
+    (schedule,) = properties["Events"].values()
+    assert schedule["Type"] == "Schedule"
+    assert schedule["Properties"]["Schedule"] == "rate(1 minute)"
+    assert schedule["Properties"]["Input"] == '{"connectors": "drain"}'
+    variables = properties["Environment"]["Variables"]
+    assert variables["TRIAGE_CONNECTORS_FILE"] == "/var/task/connectors.toml"
+    # the API function takes the webhooks with the same settings, secrets by reference only
+    api = template["Resources"]["TriageFunction"]["Properties"]["Environment"]["Variables"]
+    for name in ("TRIAGE_ZENDESK_SIGNING_SECRET", "TRIAGE_GITHUB_TOKEN"):
+        assert "resolve:secretsmanager" in json.dumps(api[name])
+        assert "resolve:secretsmanager" in json.dumps(variables[name])
