@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ticket_triage.connectors.config import load_connectors
 from ticket_triage.core.routing import Router
 from ticket_triage.training.config import load_config
 
@@ -20,12 +21,15 @@ HEADS = {
 
 @pytest.mark.parametrize("block", TOML_BLOCKS, ids=lambda block: block.splitlines()[0])
 def test_every_toml_example_loads_as_what_it_is(block: str, tmp_path: Path) -> None:
-    """A routing file (it has [[rules]]) is a valid rules file for the default heads; anything
-    else is a training config that loads without an unknown key."""
+    """A routing file (it has [[rules]]) is a valid rules file for the default heads, a
+    connectors file (it has [zendesk]) fits the default heads and queues; anything else is a
+    training config that loads without an unknown key."""
     path = tmp_path / "example.toml"
     path.write_text(block)
     if "[[rules]]" in block:
         assert Router.load(path, HEADS).rules
+    elif "[zendesk]" in block:
+        assert load_connectors(path, HEADS, Router.default(HEADS).queues).desks
     else:
         load_config(path)
 
