@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: run test env lint audit lambda-package bench bench-latency bench-quality bench-http \
-	bench-lambda bench-logger bench-scale bench-soak bench-env bench-compare clean
+	bench-lambda bench-logger bench-scale bench-soak bench-connectors bench-env bench-compare clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -50,8 +50,10 @@ bench-soak: env $(MODEL)/manifest.json
 
 # The AWS Lambda zip (deploy/template.yaml points at it): locked manylinux wheels for the
 # template's Python, the handler's modules and the model; fails beyond Lambda's size limits.
+# RULES=routing.toml and CONNECTORS=connectors.toml ship those files too.
 lambda-package: env $(MODEL)/manifest.json
-	UV=$(UV) $(BIN)/python deploy/build_lambda.py --model $(MODEL) --out build/lambda.zip
+	UV=$(UV) $(BIN)/python deploy/build_lambda.py --model $(MODEL) --out build/lambda.zip \
+		$(if $(RULES),--rules $(RULES)) $(if $(CONNECTORS),--connectors $(CONNECTORS))
 
 # Known vulnerabilities in every locked dependency (pip-audit). It needs pypi.org's per-version
 # JSON API or api.osv.dev, which the sandbox this project is built in cannot reach, so it is not
@@ -72,7 +74,7 @@ FIGURES := docs/benchmarks
 bench: env bench-env $(MODEL)/manifest.json
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory bench-compare bench-scale bench-quality bench-latency \
-		bench-http bench-lambda bench-logger && \
+		bench-http bench-lambda bench-logger bench-connectors && \
 	$(MAKE) --no-print-directory bench-soak SOAK_SECONDS=120 && \
 	$(BIN)/python benchmarks/assemble.py && \
 	echo "make bench: $$(( $$(date +%s) - start )) s"
@@ -92,6 +94,10 @@ bench-lambda: env $(MODEL)/manifest.json
 
 bench-logger: env
 	$(BIN)/python benchmarks/logger_cost.py --runs 9 --results $(RESULTS)
+
+bench-connectors: env $(MODEL)/manifest.json
+	$(BIN)/python benchmarks/connectors.py --model $(MODEL) --rate 50 --duration 60 \
+		--results $(RESULTS)
 
 bench-scale: env
 	$(BIN)/python benchmarks/scale.py --plot $(FIGURES)/scale_training.png --results $(RESULTS)
