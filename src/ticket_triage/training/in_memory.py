@@ -28,17 +28,17 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.model_selection import (
     StratifiedGroupKFold,
     StratifiedKFold,
     cross_val_predict,
     train_test_split,
 )
-from sklearn.preprocessing import Normalizer
 from sklearn.svm import LinearSVC
 
 from ticket_triage.core.errors import DataError
+from ticket_triage.core.text import SUBJECT_MARK
+from ticket_triage.training.blocks import BlockWeighting
 from ticket_triage.training.config import TrainConfig
 from ticket_triage.training.fitting import (
     FittedHead,
@@ -77,7 +77,12 @@ def split_rows(labels: dict[str, list[str]], test_size: float, seed: int) -> tup
 
 
 def _perturb(text: str, rng: random.Random) -> str:
-    """A plausible rewording for augmentation: drop ~15% of words and swap one adjacent pair."""
+    """A plausible rewording for augmentation: drop ~15% of words and swap one adjacent pair
+    (in the subject and the rest apart, so a marked subject stays marked)."""
+    return SUBJECT_MARK.join(_reworded(part, rng) for part in text.split(SUBJECT_MARK))
+
+
+def _reworded(text: str, rng: random.Random) -> str:
     words = text.split()
     kept = [w for w in words if rng.random() > 0.15 or ":" in w] or words
     if len(kept) > 2:
@@ -179,18 +184,8 @@ def fit(
     step("hashing n-grams")
     hasher = hasher_of(features)
     counts = hasher.transform(texts)
-    document_frequency = np.bincount(counts.indices, minlength=features.n_features)
-    seen = np.flatnonzero(document_frequency)
-    weighting: TfidfTransformer | Normalizer = Normalizer()
-    if config.sublinear_tf or config.use_idf:
-        tfidf = TfidfTransformer(sublinear_tf=config.sublinear_tf, use_idf=config.use_idf)
-        weighting = tfidf.fit(counts)
-        if config.use_idf:
-            # An n-gram never seen in training gets weight 0, as out-of-vocabulary words do in
-            # TfidfVectorizer. Left at the maximum idf it would only inflate a ticket's L2 norm and
-            # shrink its known n-grams toward the class priors: measured, -0.02 topic macro-F1 on
-            # support_tickets_sample.
-            tfidf.idf_ = np.where(document_frequency > 0, tfidf.idf_, 0.0)
+    seen = np.flatnonzero(np.bincount(counts.indices, minlength=features.width))
+    weighting = BlockWeighting(features).fit(counts)  # unseen n-grams: idf 0 (see there)
     model = FittedModel(features, hasher, weighting, [], seen)
     matrix = weighting.transform(counts)
     for name, values in labels.items():
