@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from ticket_triage.core.artifact import seal
 from ticket_triage.core.features import FeatureConfig, Featurizer, char_wb_ngrams, fragment
 from ticket_triage.core.model import TriageModel
+from ticket_triage.core.ngrams import first_words
 from ticket_triage.core.text import SUBJECT_MARK, TOKEN_PATTERN, combine_fields, subject_of
 
 LEGACY = Path(__file__).parent / "data" / "legacy"
@@ -26,7 +28,11 @@ TICKETS = [
     ("", ""),
 ]
 BLOCKS = FeatureConfig(
-    n_features=2**12, char_ngram_range=(2, 5), char_n_features=3001, subject_weight=0.5
+    n_features=2**12,
+    char_ngram_range=(2, 5),
+    char_n_features=3001,
+    char_max_words=4,
+    subject_weight=0.5,
 )
 
 
@@ -39,8 +45,12 @@ def test_char_wb_ngrams_are_scikit_learns(ngram_range):
     analyzer = HashingVectorizer(
         analyzer="char_wb", ngram_range=ngram_range, lowercase=False
     ).build_analyzer()
+    first_two = HashingVectorizer(
+        analyzer="char_wb", ngram_range=ngram_range, preprocessor=partial(first_words, n=2)
+    ).build_analyzer()
     for text in [*_texts(), "ab", "  a  b ", "\u2003tab\tand\nnewline\x1fmark"]:
         assert char_wb_ngrams(text, ngram_range) == analyzer(text)
+        assert char_wb_ngrams(text, ngram_range, max_words=2) == first_two(text)
 
 
 def test_every_block_hashes_as_scikit_learns_hashing_vectorizer():
@@ -52,7 +62,11 @@ def test_every_block_hashes_as_scikit_learns_hashing_vectorizer():
         [
             HashingVectorizer(n_features=2**12, **word).transform(texts),
             HashingVectorizer(
-                n_features=3001, analyzer="char_wb", ngram_range=(2, 5), **common
+                n_features=3001,
+                analyzer="char_wb",
+                ngram_range=(2, 5),
+                preprocessor=partial(first_words, n=4),
+                **common,
             ).transform(texts),
             HashingVectorizer(n_features=2**18, preprocessor=subject_of, **word).transform(texts),
         ],
@@ -98,7 +112,7 @@ def test_a_config_without_blocks_is_the_word_only_model():
     config = FeatureConfig()
     assert [b.name for b in config.blocks] == ["word"]
     assert config.width == config.n_features
-    assert config.layout == (0, 0, 0, 0)
+    assert config.layout == (0, 0, 0, 0, 0)
     assert FeatureConfig.from_json(BLOCKS.to_json()) == BLOCKS
     with pytest.raises(ValueError, match="char_ngram_range"):
         FeatureConfig(char_ngram_range=(3, 2))

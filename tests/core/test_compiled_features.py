@@ -54,10 +54,12 @@ CONFIGS = [
         n_features=12345,
         char_ngram_range=(1, 3),
         char_n_features=3001,
+        char_max_words=3,
         subject_weight=2.0,
         subject_n_features=1031,
     ),
     FeatureConfig(char_ngram_range=(2, 5), char_weight=0.7, subject_weight=0.5),
+    FeatureConfig(char_ngram_range=(2, 5), char_weight=0.7, char_max_words=128, subject_weight=0.5),
 ]
 
 
@@ -88,13 +90,15 @@ def test_compiled_matches_python_on_edge_characters(texts, config):
     st.text(max_size=60),
     st.sampled_from([(1, 1), (1, 2), (1, 3), (2, 3)]),
     st.sampled_from([None, (1, 1), (2, 5), (3, 8)]),
+    st.sampled_from([None, 1, 4]),
 )
 @settings(max_examples=200)
-def test_compiled_matches_python_on_any_text(body, subject, ngram_range, char_range):
+def test_compiled_matches_python_on_any_text(body, subject, ngram_range, char_range, words):
     config = FeatureConfig(
         ngram_range=ngram_range,
         n_features=12345,
         char_ngram_range=char_range,
+        char_max_words=words,
         subject_weight=0.5,
     )
     _assert_same([clean_text(body), combine_fields(subject, body, mark_subject=True)], config)

@@ -1,7 +1,7 @@
 /*
  * ticket_triage.core._featurize: the per-token hot loop of featurisation, in C.
  *
- * hash_ngrams(text, n_features, min_n, max_n[, char_features, char_min, char_max,
+ * hash_ngrams(text, n_features, min_n, max_n[, char_features, char_min, char_max, char_words,
  *             subject_features]) -> (indices: bytes, counts: bytes)
  *
  * Does exactly what the Python path (features.py) does with the default token pattern
@@ -10,7 +10,8 @@
  * n-gram's UTF-8 bytes, scikit-learn's bucket rule (abs(h) % n_features, with its special case
  * for -2**31), then counting. Up to three blocks share one index space (FeatureConfig.blocks):
  * the word n-grams in [0, n_features); with char_features, scikit-learn's char_wb n-grams
- * (char_min..char_max code points inside each space-padded word) in the next char_features; with
+ * (char_min..char_max code points inside each space-padded word, of the first char_words words
+ * unless 0) in the next char_features; with
  * subject_features, the word n-grams of the tokens before the first U+001F (the subject mark of
  * combine_fields) in the next subject_features. The result is the sorted unique indices (int64)
  * and their counts (float64) as raw bytes for numpy.frombuffer.
@@ -134,6 +135,7 @@ typedef struct {
     int min_n, max_n;
     int64_t char_features; /* char_wb block, after the word block */
     int char_min, char_max;
+    Py_ssize_t char_words; /* char n-grams of the first char_words words only; 0: all */
     int64_t subject_features; /* subject word block, after the char block */
 } Layout;
 
@@ -182,11 +184,11 @@ static Py_ssize_t word_ngrams(const uint8_t *utf8, const Py_ssize_t *tok_start,
  * bytes and offsets are scratch space for the longest padded word.
  */
 static Py_ssize_t char_ngrams(int kind, const void *data, Py_ssize_t length, int min_n, int max_n,
-                              int64_t width, int64_t offset, uint8_t *bytes, Py_ssize_t *offsets,
-                              int64_t *out)
+                              Py_ssize_t max_words, int64_t width, int64_t offset, uint8_t *bytes,
+                              Py_ssize_t *offsets, int64_t *out)
 {
-    Py_ssize_t filled = 0, i = 0;
-    while (i < length) {
+    Py_ssize_t filled = 0, i = 0, words = 0;
+    while (i < length && (!max_words || words < max_words)) {
         if (Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) {
             i++;
             continue;
@@ -194,6 +196,7 @@ static Py_ssize_t char_ngrams(int kind, const void *data, Py_ssize_t length, int
         Py_ssize_t end = i;
         while (end < length && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end)))
             end++;
+        words++;
         Py_ssize_t size = end - i + 2, used = 1;
         bytes[0] = ' ';
         offsets[0] = 0;
@@ -356,8 +359,8 @@ static Py_ssize_t featurize(PyObject *text, const Layout *layout, int sorted,
                                     layout->max_n, layout->n_features, 0, scratch, indices);
     if (layout->char_features)
         filled += char_ngrams(kind, data, length, layout->char_min, layout->char_max,
-                              layout->char_features, layout->n_features, scratch, offsets,
-                              indices + filled);
+                              layout->char_words, layout->char_features, layout->n_features,
+                              scratch, offsets, indices + filled);
     if (n_subject)
         filled += word_ngrams(utf8, tok_start, tok_len, 0, n_subject, layout->min_n,
                               layout->max_n, layout->subject_features,
@@ -403,7 +406,7 @@ done:
 static int check_layout(const Layout *layout)
 {
     if (layout->n_features < 1 || layout->min_n < 1 || layout->max_n < layout->min_n ||
-        layout->char_features < 0 || layout->subject_features < 0 ||
+        layout->char_features < 0 || layout->subject_features < 0 || layout->char_words < 0 ||
         (layout->char_features &&
          (layout->char_min < 1 || layout->char_max < layout->char_min))) {
         PyErr_SetString(PyExc_ValueError,
@@ -419,11 +422,12 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
     PyObject *text;
     long long n_features, char_features = 0, subject_features = 0;
     int min_n, max_n, char_min = 0, char_max = 0;
-    if (!PyArg_ParseTuple(args, "ULii|LiiL", &text, &n_features, &min_n, &max_n,
-                          &char_features, &char_min, &char_max, &subject_features))
+    Py_ssize_t char_words = 0;
+    if (!PyArg_ParseTuple(args, "ULii|LiinL", &text, &n_features, &min_n, &max_n,
+                          &char_features, &char_min, &char_max, &char_words, &subject_features))
         return NULL;
-    Layout layout = {n_features, min_n, max_n, char_features, char_min, char_max,
-                     subject_features};
+    Layout layout = {n_features, min_n,      max_n,     char_features,
+                     char_min,   char_max,   char_words, subject_features};
     if (!check_layout(&layout))
         return NULL;
     int64_t *indices;
@@ -441,7 +445,7 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
 
 /*
  * score_text(text, n_features, min_n, max_n, table, intercept, sublinear
- *            [, char_features, char_min, char_max, subject_features])
+ *            [, char_features, char_min, char_max, char_words, subject_features])
  *     -> (list of float, float)
  *
  * One ticket's raw linear scores, what TriageModel.scores computes with numpy: table is the
@@ -471,13 +475,14 @@ static PyObject *score_text(PyObject *self, PyObject *args)
     PyObject *text;
     long long n_features, char_features = 0, subject_features = 0;
     int min_n, max_n, sublinear, char_min = 0, char_max = 0;
+    Py_ssize_t char_words = 0;
     Py_buffer table, intercept;
-    if (!PyArg_ParseTuple(args, "ULiiy*y*p|LiiL", &text, &n_features, &min_n, &max_n, &table,
+    if (!PyArg_ParseTuple(args, "ULiiy*y*p|LiinL", &text, &n_features, &min_n, &max_n, &table,
                           &intercept, &sublinear, &char_features, &char_min, &char_max,
-                          &subject_features))
+                          &char_words, &subject_features))
         return NULL;
-    Layout layout = {n_features, min_n, max_n, char_features, char_min, char_max,
-                     subject_features};
+    Layout layout = {n_features, min_n,      max_n,     char_features,
+                     char_min,   char_max,   char_words, subject_features};
     PyObject *result = NULL, *scores = NULL;
     int64_t *indices = NULL;
     double *counts = NULL, *acc = NULL;
@@ -538,12 +543,12 @@ done:
 static PyMethodDef methods[] = {
     {"hash_ngrams", hash_ngrams, METH_VARARGS,
      "hash_ngrams(text, n_features, min_n, max_n[, char_features, char_min, char_max,\n"
-     "            subject_features]) -> (indices bytes, counts bytes)\n\n"
+     "            char_words, subject_features]) -> (indices bytes, counts bytes)\n\n"
      "Sorted unique hashed n-gram indices (int64) and counts (float64) of a cleaned text over\n"
      "every block, identical to the Python path with the default token pattern."},
     {"score_text", score_text, METH_VARARGS,
      "score_text(text, n_features, min_n, max_n, table, intercept, sublinear[, char_features,\n"
-     "           char_min, char_max, subject_features])\n"
+     "           char_min, char_max, char_words, subject_features])\n"
      "    -> (scores list, unseen share)\n\n"
      "One ticket's raw linear scores from the model's dense table (see TriageModel.scores),\n"
      "and the share of its distinct features that training never saw."},

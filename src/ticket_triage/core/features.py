@@ -101,6 +101,10 @@ class FeatureConfig:
         Width of the char block.
     char_weight : float, default=1.0
         The char block's weight; the word block's is 1.
+    char_max_words : int or None, default=None
+        Char n-grams of the first this many words only (None: every word). The start of a ticket
+        (its subject and first lines) says most of what it is about; a long tail of logs and
+        quoted mail would cost char n-grams in proportion and add noise.
     subject_weight : float or None, default=None
         The subject block's weight; None: no subject block (texts need no subject mark).
     subject_n_features : int, default=2**18
@@ -116,6 +120,7 @@ class FeatureConfig:
     char_ngram_range: tuple[int, int] | None = None
     char_n_features: int = 2**19
     char_weight: float = 1.0
+    char_max_words: int | None = None
     subject_weight: float | None = None
     subject_n_features: int = 2**18
     norm: str = field(default="l2", init=False)
@@ -138,6 +143,8 @@ class FeatureConfig:
                     "char_ngram_range must satisfy 1 <= min <= max <= 8, "
                     f"got {self.char_ngram_range}"
                 )
+        if self.char_max_words is not None and self.char_max_words < 1:
+            raise ValueError(f"char_max_words must be at least 1, got {self.char_max_words}")
         weights = (self.char_weight, 1.0 if self.subject_weight is None else self.subject_weight)
         if not all(0 < weight <= 10 for weight in weights):
             raise ValueError("char_weight and subject_weight must be in (0, 10]")
@@ -162,10 +169,11 @@ class FeatureConfig:
     @property
     def layout(self) -> tuple[int, ...]:
         """The block arguments of the compiled functions: char features, char min, char max,
-        subject features (0 for an absent block)."""
+        char words, subject features (0 for an absent block, or every word)."""
         low, high = self.char_ngram_range or (0, 0)
         char = self.char_n_features if self.char_ngram_range else 0
-        return char, low, high, self.subject_n_features if self.subject_weight else 0
+        subject = self.subject_n_features if self.subject_weight else 0
+        return char, low, high, self.char_max_words or 0, subject
 
     def to_json(self) -> dict[str, Any]:
         """The config as plain JSON types, for ``model.json``."""
@@ -286,7 +294,9 @@ class Featurizer:
             if block.name == "word":
                 grams = self.grams(text)
             elif block.name == "char":
-                grams = char_wb_ngrams(text, self.config.char_ngram_range or (1, 1))
+                grams = char_wb_ngrams(
+                    text, self.config.char_ngram_range or (1, 1), self.config.char_max_words
+                )
             else:
                 grams = ngrams(self._findall(subject_of(text)), self.config.ngram_range)
             out.append((block, grams))

@@ -14,7 +14,7 @@ from itertools import pairwise
 import mmh3
 import numpy as np
 
-__all__ = ["bucket_of", "char_wb_ngrams", "fragment", "ngrams"]
+__all__ = ["bucket_of", "char_wb_ngrams", "first_words", "fragment", "ngrams"]
 
 # MurmurHash3 gives a signed 32-bit value; scikit-learn maps -2**31 (whose abs() overflows int32)
 # to this index instead of abs(h) % n_features. Reproduced here so every n_features agrees.
@@ -38,18 +38,23 @@ def ngrams(tokens: Sequence[str], ngram_range: tuple[int, int]) -> list[str]:
     return grams
 
 
-def char_wb_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:
-    """scikit-learn's ``char_wb`` n-grams, in its order: inside each white-space separated word,
-    padded with one space on each side; a padded word shorter than ``n`` counts once, whole.
+def char_wb_ngrams(
+    text: str, ngram_range: tuple[int, int], max_words: int | None = None
+) -> list[str]:
+    """scikit-learn's ``char_wb`` n-grams, in its order: inside each white-space separated word
+    (of the first ``max_words`` only, if given: :func:`first_words` as its preprocessor), padded
+    with one space on each side; a padded word shorter than ``n`` counts once, whole.
 
     Examples
     --------
     >>> char_wb_ngrams("a fail", (2, 3))
     [' a', 'a ', ' a ', ' f', 'fa', 'ai', 'il', 'l ', ' fa', 'fai', 'ail', 'il ']
+    >>> char_wb_ngrams("a fail", (2, 3), max_words=1)
+    [' a', 'a ', ' a ']
     """
     low, high = ngram_range
     grams: list[str] = []
-    for word in text.split():
+    for word in text.split()[:max_words]:
         padded = f" {word} "
         size = len(padded)
         for n in range(low, high + 1):
@@ -58,6 +63,17 @@ def char_wb_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:
                 break
             grams.extend([padded[i : i + n] for i in range(size - n + 1)])
     return grams
+
+
+def first_words(text: str, n: int) -> str:
+    """The first ``n`` white-space separated words of ``text``, joined by one space.
+
+    Examples
+    --------
+    >>> first_words("payment  failed\x1ferror 402", 3)
+    'payment failed error'
+    """
+    return " ".join(text.split()[:n])
 
 
 def fragment(gram: str) -> str:

@@ -16,6 +16,7 @@ model from before the blocks existed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
 from ticket_triage.core.features import Block, FeatureConfig
+from ticket_triage.core.ngrams import first_words
 from ticket_triage.core.text import subject_of
 
 __all__ = ["BlockHasher", "BlockWeighting"]
@@ -39,6 +41,8 @@ def _vectorizer(features: FeatureConfig, block: Block) -> HashingVectorizer:
         "norm": None,
     }
     if block.name == "char":
+        if features.char_max_words is not None:
+            common["preprocessor"] = partial(first_words, n=features.char_max_words)
         return HashingVectorizer(
             analyzer="char_wb", ngram_range=features.char_ngram_range, **common
         )

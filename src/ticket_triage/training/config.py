@@ -95,6 +95,11 @@ class TrainConfig(BaseModel):
     char_weight: float = Field(
         0.7, gt=0.0, le=10.0, description="Weight of the char block (the word block's is 1)."
     )
+    char_max_words: int | None = Field(
+        128,
+        ge=1,
+        description="Char n-grams of the first this many words only; null: every word.",
+    )
     subject_weight: float | None = Field(
         0.5,
         gt=0.0,

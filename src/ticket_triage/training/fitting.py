@@ -110,6 +110,7 @@ def feature_config(config: TrainConfig) -> FeatureConfig:
         char_ngram_range=config.char_ngram_range,
         char_n_features=config.char_n_features,
         char_weight=config.char_weight,
+        char_max_words=config.char_max_words,
         subject_weight=config.subject_weight,
         subject_n_features=config.subject_n_features,
     )
