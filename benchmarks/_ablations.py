@@ -23,7 +23,13 @@ from ticket_triage.training.data import Tickets, read_tickets
 #: Issue 13's directions first (the blocks and their weights), then the older choices again.
 ABLATIONS: dict[str, dict[str, Any]] = {
     "defaults": {},
-    "word n-grams only (the defaults before issue 13)": {
+    "the defaults before issue 13 (word n-grams, plain LinearSVC, C=2)": {
+        "char_ngram_range": None,
+        "subject_weight": None,
+        "nb_scaling": False,
+        "C": 2.0,
+    },
+    "word n-grams only (no char or subject block)": {
         "char_ngram_range": None,
         "subject_weight": None,
     },
@@ -42,10 +48,12 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "subject_weight=0.3": {"subject_weight": 0.3},
     "subject_weight=0.7": {"subject_weight": 0.7},
     "subject_weight=1": {"subject_weight": 1.0},
-    "C=1": {"C": 1.0},
+    "no naive-Bayes scaling (plain LinearSVC)": {"nb_scaling": False},
+    "no naive-Bayes scaling, C=2 (as before issue 13)": {"nb_scaling": False, "C": 2.0},
+    "C=0.5": {"C": 0.5},
+    "C=2": {"C": 2.0},
     "C=4": {"C": 4.0},
     "calibration=sigmoid": {"calibration": "sigmoid"},
-    "C=0.5": {"C": 0.5},
     "n_features=2**18": {"n_features": 2**18},
     "no idf (sublinear tf only)": {"use_idf": False},
     "plain L2 counts (no tf-idf)": {"use_idf": False, "sublinear_tf": False},
@@ -60,7 +68,9 @@ ABLATIONS: dict[str, dict[str, Any]] = {
 #: subject, so the subject rows would repeat the defaults).
 SHORT_TEXT_ROWS = (
     "defaults",
-    "word n-grams only (the defaults before issue 13)",
+    "the defaults before issue 13 (word n-grams, plain LinearSVC, C=2)",
+    "word n-grams only (no char or subject block)",
+    "no naive-Bayes scaling (plain LinearSVC)",
     "char_wb 3-5",
     "char_wb 2-4",
     "char_wb 1-5",

@@ -103,14 +103,14 @@ def issue_targets(results: dict[str, list[Result]]) -> list[Target]:
     if eces:
         targets.append(
             Target(
-                "ECE no worse than the word-only model's + 0.01, per head (same run)",
+                "ECE no worse than the previous defaults' + 0.01, per head (same run)",
                 "; ".join(f"{n} {a:.3f} vs {b:.3f}" for n, a, b in eces),
                 all(a <= b + 0.01 for _, a, b in eces),
             )
         )
         targets.append(
             Target(
-                "one ticket p50 <= 2x the word-only model's (compare.py, same run)",
+                "one ticket p50 <= 2x the previous defaults' (compare.py, same run)",
                 ", ".join(f"{r:.2f}x ({n})" for n, r in ratios),
                 all(r <= 2 for _, r in ratios),
             )

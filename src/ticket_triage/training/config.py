@@ -109,7 +109,12 @@ class TrainConfig(BaseModel):
     subject_n_features: int = Field(
         2**18, ge=2**10, le=2**24, description="Width of the subject block."
     )
-    C: float = Field(2.0, gt=0.0, description="Inverse regularisation of the LinearSVC heads.")
+    C: float = Field(1.0, gt=0.0, description="Inverse regularisation of the LinearSVC heads.")
+    nb_scaling: bool = Field(
+        True,
+        description="Fit each class's LinearSVC on features scaled by their naive-Bayes "
+        "log-count ratio (NBSVM); in memory only, streaming fits plain SGD.",
+    )
     calibration: Literal["temperature", "sigmoid"] = "temperature"
     targets: dict[str, Target] = Field(
         default_factory=lambda: {"urgency": Target(label="high", min_precision=0.85)},
