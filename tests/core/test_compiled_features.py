@@ -108,12 +108,18 @@ def test_compiled_matches_python_on_any_text(body, subject, ngram_range, char_ra
     "path",
     [
         "support_tickets_sample/tickets.csv",
+        "github_issues_nlbse24/train.csv",
         "github_issues_nlbse24/test.csv",
         "bitext_customer_support/tickets.csv",
+        "banking77/train.csv",
+        "banking77/test.csv",
     ],
 )
 def test_compiled_matches_python_on_every_shared_ticket(shared_datasets, path):
     import pandas as pd
+
+    if not (shared_datasets / path).is_file() and path.startswith("banking77"):
+        pytest.skip("banking77 (issue 13) is not in this copy of ../shared/datasets")
 
     frame = pd.read_csv(shared_datasets / path, dtype=str, keep_default_na=False)
     pairs = list(zip(frame.subject, frame.body, strict=True))
