@@ -28,8 +28,9 @@ PACKAGES = (
 PROTOCOL = [
     "How to read these tables: every system is trained on the same 80% of the training rows; "
     "fastText's epochs, MiniLM's C and each target threshold are chosen on the other 20% "
-    "(validation); the test rows (the 20% of `quality.py`'s fixed split, or NLBSE's official "
-    "test.csv) are used once. Macro-F1 is of the most probable class (no threshold). Intervals: "
+    "(validation); the test rows (the 20% of `quality.py`'s fixed split, or the official "
+    "test.csv of NLBSE'24 and banking77) are used once. Macro-F1 is of the most probable "
+    "class (no threshold). Intervals: "
     "paired bootstrap, 95%, seed 0. Target: the lowest threshold whose precision's one-sided 90% "
     "Wilson lower bound reaches 0.85 on validation (ticket-triage's own rule, for every system), "
     "applied to the test rows: recall (precision) there. ECE: top-class probability, 10 bins "

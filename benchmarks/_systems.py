@@ -115,20 +115,20 @@ class TicketTriage(System):
     title = "ticket-triage"
     modules = ("ticket_triage",)
     runtime = "numpy, mmh3"
+    options: dict[str, Any] = {}  # noqa: RUF012 - read-only class constant: the shipped defaults
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
         self.model: Any = None
 
     def fit(self, tickets: Sequence[Ticket], labels: Labels, validation: Any = None) -> None:
-        from ticket_triage.core.features import FeatureConfig
         from ticket_triage.training.config import TrainConfig
-        from ticket_triage.training.fitting import combined_texts
+        from ticket_triage.training.fitting import combined_texts, feature_config
         from ticket_triage.training.in_memory import fit
         from ticket_triage.training.train import build_artifact
 
-        config = TrainConfig()  # the shipped defaults, as `triage train` uses them
-        texts = combined_texts(tickets, FeatureConfig(tokenizer=config.tokenizer))
+        config = TrainConfig(**self.options)  # as `triage train` uses them
+        texts = combined_texts(tickets, feature_config(config))
         fitted = _fit_quietly(self, fit, texts, labels, config)
         shutil.rmtree(self.workdir / "model", ignore_errors=True)
         self.model = build_artifact(fitted, config, {"n_train": len(texts)}, self.workdir / "model")
@@ -156,6 +156,20 @@ class TicketTriage(System):
             f"model = TriageModel.load({str(directory)!r})\n"
             "model.triage({'subject': 'Payment failed', 'body': 'Card declined, error 402'})\n"
         )
+
+
+class TicketTriageWords(TicketTriage):
+    """ticket-triage with the defaults before issue 13 (word n-grams only, plain LinearSVC,
+    C=2): the same run's reference for what the new defaults gained and cost."""
+
+    name = "ticket-triage-words"
+    title = "ticket-triage, defaults before issue 13"
+    options: dict[str, Any] = {  # noqa: RUF012 - read-only class constant
+        "char_ngram_range": None,
+        "subject_weight": None,
+        "nb_scaling": False,
+        "C": 2.0,
+    }
 
 
 class _PerHeadSklearn(System):
@@ -488,5 +502,5 @@ class MiniLM(System):
 
 
 SYSTEMS: dict[str, type[System]] = {
-    s.name: s for s in (TicketTriage, Naive, Tfidf, FastText, MiniLM)
+    s.name: s for s in (TicketTriage, TicketTriageWords, Naive, Tfidf, FastText, MiniLM)
 }

@@ -40,7 +40,7 @@ from _report import Target, machine, publish, verdict, versions
 from ticket_triage.training.config import TrainConfig
 from ticket_triage.training.data import Tickets, read_tickets
 from ticket_triage.training.evaluate import evaluate
-from ticket_triage.training.fitting import combined_texts
+from ticket_triage.training.fitting import combined_texts, feature_config
 from ticket_triage.training.in_memory import fit, split_rows
 from ticket_triage.training.train import build_artifact, train
 
@@ -59,12 +59,18 @@ def _subset(tickets: Tickets, rows: np.ndarray) -> Tickets:
     )
 
 
+#: Datasets with an official train.csv / test.csv split; banking77 (short many-intent requests,
+#: issue 13) is used where ../shared/datasets has it.
+OFFICIAL_SPLITS = ("github_issues_nlbse24", "banking77")
+
+
 def _splits(metadata: list[str] | None = None) -> dict[str, tuple[Tickets, Tickets]]:
-    nlbse = SHARED / "github_issues_nlbse24"
     out = {}
     if metadata is None:
-        train_set, test_set = read_tickets(nlbse / "train.csv"), read_tickets(nlbse / "test.csv")
-        out["github_issues_nlbse24"] = (train_set, test_set)
+        for name in OFFICIAL_SPLITS:
+            if (SHARED / name / "train.csv").is_file():
+                folder = SHARED / name
+                out[name] = (read_tickets(folder / "train.csv"), read_tickets(folder / "test.csv"))
     names = ["support_tickets_sample"] + (["bitext_customer_support"] if metadata is None else [])
     for name in names:
         tickets = read_tickets(SHARED / name / "tickets.csv", metadata)
@@ -75,9 +81,7 @@ def _splits(metadata: list[str] | None = None) -> dict[str, tuple[Tickets, Ticke
 
 def ours(train: Tickets, test: Tickets, config: TrainConfig) -> tuple[dict[str, Any], float, int]:
     """Fit on ``train``, score ``test`` through the numpy core; metrics, fit seconds, bytes."""
-    from ticket_triage.core.features import FeatureConfig
-
-    texts = combined_texts(train.tickets, FeatureConfig(tokenizer=config.tokenizer))
+    texts = combined_texts(train.tickets, feature_config(config))
     labels = {h: np.array(v, dtype=object) for h, v in train.labels.items()}
     started = time.perf_counter()
     fitted = fit(texts, labels, config)
@@ -171,86 +175,6 @@ def engine_targets(
     return targets
 
 
-ABLATIONS: dict[str, dict[str, Any]] = {
-    "defaults": {},
-    "calibration=sigmoid": {"calibration": "sigmoid"},
-    "C=0.5": {"C": 0.5},
-    "C=1": {"C": 1.0},
-    "C=4": {"C": 4.0},
-    "n_features=2**18": {"n_features": 2**18},
-    "no idf (sublinear tf only)": {"use_idf": False},
-    "plain L2 counts (no tf-idf)": {"use_idf": False, "sublinear_tf": False},
-    "scikit-learn's default token pattern": {"token_pattern": r"(?u)\b\w\w+\b"},
-    "--resample": {"resample": True},
-    "--augment": {"augment": True},
-    "tokenizer=spacy": {"tokenizer": "spacy"},
-    "metadata: language": {"metadata": ["language"]},
-}
-
-
-def ablations(splits: dict[str, tuple[Tickets, Tickets]]) -> list[str]:
-    heads = [("support_tickets_sample", "urgency"), ("support_tickets_sample", "topic")]
-    heads.append(("github_issues_nlbse24", "topic"))
-    lines = [
-        "| option | "
-        + " | ".join(f"{d.split('_')[0]} {h} argmax F1 / ECE" for d, h in heads)
-        + " | support high recall @ precision target |",
-        "|---|" + "---:|" * (len(heads) + 1),
-    ]
-    for option, overrides in ABLATIONS.items():
-        cells = []
-        results: dict[str, dict[str, Any]] = {}
-        # Metadata columns change what is read, so that option re-reads the files it applies to.
-        data = _splits(overrides["metadata"]) if "metadata" in overrides else splits
-        for dataset, head in heads:
-            if dataset not in results:
-                config = TrainConfig(**overrides)
-                found = dataset in data
-                results[dataset] = ours(*data[dataset], config)[0]["heads"] if found else {}
-            m = results[dataset].get(head)
-            cells.append(f"{m['argmax']['macro_f1']:.3f} / {m['ece']:.3f}" if m else "n/a")
-        target = results["support_tickets_sample"]["urgency"]["target"]
-        recall = f"{target['recall']:.3f} (precision {target['precision']:.2f})"
-        lines.append(f"| {option} | " + " | ".join(cells) + f" | {recall} |")
-    return lines
-
-
-def linear_models(splits: dict[str, tuple[Tickets, Tickets]]) -> list[str]:
-    """LinearSVC vs LogisticRegression on the same shared TF-IDF features: F1 and fit time."""
-    from sklearn.linear_model import LogisticRegression
-
-    from ticket_triage.core.features import FeatureConfig
-
-    lines = [
-        "| head | LinearSVC macro-F1 | fit | LogisticRegression macro-F1 | fit |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for dataset, head in [
-        ("support_tickets_sample", "urgency"),
-        ("support_tickets_sample", "topic"),
-        ("github_issues_nlbse24", "topic"),
-    ]:
-        train_set, test_set = splits[dataset]
-        texts = combined_texts(train_set.tickets, FeatureConfig())
-        labels = {head: np.array(train_set.labels[head], dtype=object)}
-        fitted = fit(texts, labels, TrainConfig(targets={}))  # featuriser as trained
-        x_train = fitted.transform(texts)
-        x_test = fitted.transform(combined_texts(test_set.tickets, FeatureConfig()))
-        cells = []
-        c = TrainConfig().C  # both at the shipped regularisation
-        for model in (
-            LinearSVC(C=c, class_weight="balanced"),
-            LogisticRegression(C=c, class_weight="balanced", max_iter=2000),
-        ):
-            started = time.perf_counter()
-            model.fit(x_train, train_set.labels[head])
-            seconds = time.perf_counter() - started
-            score = f1_score(test_set.labels[head], model.predict(x_test), average="macro")
-            cells += [f"{score:.3f}", f"{seconds:.1f} s"]
-        lines.append(f"| {dataset} {head} | " + " | ".join(cells) + " |")
-    return lines
-
-
 def bitext_training_time() -> tuple[str, float]:
     data = SHARED / "bitext_customer_support" / "tickets.csv"
     with tempfile.TemporaryDirectory() as directory:
@@ -282,6 +206,8 @@ def main() -> None:
     text = "\n".join([measured, "", *table, "", sentence])
     publish(args.results, "quality", text, engine_targets(scores, bitext_seconds))
     if args.ablations:
+        from _ablations import ablations, linear_models
+
         grid = "\n".join([measured, "", *ablations(splits), "", *linear_models(splits)])
         publish(args.results, "ablations", grid)
         text += "\n\n## Ablations\n\n" + grid

@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ticket_triage.core.features import FeatureConfig
 from ticket_triage.training.config import TrainConfig
-from ticket_triage.training.fitting import combined_texts
+from ticket_triage.training.fitting import combined_texts, feature_config
 from ticket_triage.training.in_memory import fit
 from ticket_triage.training.train import build_artifact
 
@@ -23,8 +22,8 @@ def model_and_tickets(shared_datasets, tmp_path_factory):
         "urgency": frame.urgency.to_numpy(object)[:600],
         "is_bug": np.where(frame.topic == "bug", "yes", "no").astype(object)[:600],  # binary
     }
-    config = TrainConfig(cv_folds=3)
-    texts = combined_texts(tickets[:600], FeatureConfig())
+    config = TrainConfig(cv_folds=3)  # word, char_wb and subject n-grams
+    texts = combined_texts(tickets[:600], feature_config(config))
     model = build_artifact(fit(texts, labels, config), config, {}, tmp_path_factory.mktemp("m"))
     return model, tickets[600:]
 
@@ -64,7 +63,30 @@ def test_explained_ngrams_come_from_the_ticket_and_are_ranked(model_and_tickets)
             assert all(w > 0 for w in weights)
             for contribution in explanation.contributions:
                 for gram in contribution.ngrams:
-                    assert all(token in text for token in gram.split(" "))
+                    assert all(token in text for token in _readable(gram).split(" "))
+
+
+def _readable(name: str) -> str:
+    """The text behind an n-gram's name: subject n-grams are prefixed, char n-grams are
+    fragments with "…" where the word goes on (or a whole word in "‹›")."""
+    return name.removeprefix("subject:").strip("…‹›")
+
+
+def test_explanations_name_char_ngrams_as_fragments(model_and_tickets):
+    # GIVEN explanations of many tickets with every contribution listed
+    model, tickets = model_and_tickets
+    names = {
+        gram
+        for ticket in tickets[:40]
+        for explanation in model.explain(ticket, top=1000).values()
+        for contribution in explanation.contributions
+        for gram in contribution.ngrams
+    }
+    # THEN char n-grams are there, readable (no padding space), and so are subject n-grams
+    fragments = {n for n in names if "…" in n or n.startswith("‹")}
+    assert fragments
+    assert all(n == n.strip() and " " not in n for n in fragments)
+    assert any(n.startswith("subject:") for n in names)
 
 
 def test_signal_tokens_explain_urgency():
@@ -74,7 +96,7 @@ def test_signal_tokens_explain_urgency():
     # GIVEN a model trained on the sample tickets, where "!!!" marks urgent tickets
     sample = read_tickets(SAMPLE_TICKETS)
     config = TrainConfig(cv_folds=3)
-    texts = combined_texts(sample.tickets, FeatureConfig())
+    texts = combined_texts(sample.tickets, feature_config(config))
     labels = {"urgency": np.array(sample.labels["urgency"], dtype=object)}
     import tempfile
     from pathlib import Path

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from ticket_triage.core.features import FeatureConfig, _bucket, hash_features, ngrams
+from ticket_triage.core.features import FeatureConfig, hash_features, ngrams
+from ticket_triage.core.ngrams import _bucket
 from ticket_triage.core.text import TOKEN_PATTERN, clean_text, tokenize
 
 DOCS = [

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ticket_triage.training.config import TrainConfig
-from ticket_triage.training.fitting import combined_texts
+from ticket_triage.training.fitting import combined_texts, feature_config
 from ticket_triage.training.in_memory import fit
 from ticket_triage.training.train import build_artifact
 
@@ -38,21 +38,25 @@ def corpus(shared_datasets):
         {"calibration": "sigmoid"},
         {"use_idf": False},  # unseen n-grams count in the norm with weight 1
         {"use_idf": False, "sublinear_tf": False},  # plain L2-normalised counts
+        {"char_ngram_range": None, "subject_weight": None},  # word n-grams only, as before
+        {"char_ngram_range": (1, 3), "char_weight": 2.0, "subject_weight": 1.5},
     ],
-    ids=["temperature", "sigmoid", "sublinear-tf", "l2-counts"],
+    ids=["temperature", "sigmoid", "sublinear-tf", "l2-counts", "word-only", "other-blocks"],
 )
 def test_numpy_core_matches_scikit_learn(corpus, options, tmp_path, scikit_learn_parity):
     frame, tickets = corpus
     config = TrainConfig(cv_folds=3, **options)
-    texts = combined_texts(tickets, _features())
+    texts = combined_texts(tickets, feature_config(config))
     train, test = slice(0, 700), slice(700, None)
     labels = {
         "urgency": frame.urgency.to_numpy(object)[train],
         "topic": frame.topic.to_numpy(object)[train],
         "is_bug": np.where(frame.topic == "bug", "yes", "no").astype(object)[train],
     }
-    # GIVEN heads fitted with scikit-learn and written to an artifact
+    # GIVEN heads fitted with scikit-learn (every block of the config: word, char_wb and
+    # subject n-grams unless the option drops them) and written to an artifact
     fitted = fit(texts[train], labels, config)
+    assert len(fitted.features.blocks) == (1 if options.get("subject_weight", 1) is None else 3)
     model = build_artifact(fitted, config, {"n_train": 700}, tmp_path / "model")
     held_out = texts[test]
     assert any("🔥" in t for t in held_out)
@@ -68,17 +72,11 @@ def test_numpy_core_matches_scikit_learn(corpus, options, tmp_path, scikit_learn
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
-def _features():
-    from ticket_triage.core.features import FeatureConfig
-
-    return FeatureConfig()
-
-
 def test_one_at_a_time_decides_like_a_batch(corpus, tmp_path):
     # GIVEN a trained model with a target threshold (urgency high) and review thresholds
     frame, tickets = corpus
     config = TrainConfig(cv_folds=3)
-    texts = combined_texts(tickets[:600], _features())
+    texts = combined_texts(tickets[:600], feature_config(config))
     labels = {h: frame[h].to_numpy(object)[:600] for h in ("urgency", "topic")}
     model = build_artifact(fit(texts, labels, config), config, {}, tmp_path / "model")
     held_out = tickets[600:]

@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 from ticket_triage.cli import app
 from ticket_triage.core.errors import DataError
-from ticket_triage.core.features import FeatureConfig
 from ticket_triage.core.model import TriageModel
 from ticket_triage.training.config import TrainConfig
 from ticket_triage.training.data import read_tickets
@@ -47,7 +46,7 @@ def test_streaming_artifact_matches_its_scikit_learn_estimator(
     build_artifact(fitted, config, {"n_train": streamed.n_train}, tmp_path / "model")
     # WHEN the artifact is loaded the way serving loads it, and scores the held-out rows
     model = TriageModel.load(tmp_path / "model")
-    texts = combined_texts(streamed.held_out[:300], FeatureConfig())
+    texts = combined_texts(streamed.held_out[:300], model.features)  # subjects marked
     rows = model.featurize(texts)
     ours = model.probabilities(model.scores(rows))
     # THEN the features are HashingVectorizer's and every head agrees with predict_proba to 1e-6

@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 
 from ticket_triage.core.errors import ArtifactMismatch
-from ticket_triage.core.features import FeatureConfig
 from ticket_triage.core.model import TriageModel
 from ticket_triage.sample import SAMPLE_TICKETS
 from ticket_triage.training.config import TrainConfig
-from ticket_triage.training.fitting import combined_texts
+from ticket_triage.training.fitting import combined_texts, feature_config
 from ticket_triage.training.in_memory import fit
-from ticket_triage.training.train import build_artifact
+from ticket_triage.training.train import build_artifact, train
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,7 @@ def sample():
 def _train(sample, tmp_path, **options):
     tickets, labels = sample
     config = TrainConfig(cv_folds=3, **options)
-    texts = combined_texts(tickets, FeatureConfig(tokenizer=config.tokenizer))
+    texts = combined_texts(tickets, feature_config(config))
     fitted = fit(texts, labels, config)
     model = build_artifact(fitted, config, {"n_train": len(texts)}, tmp_path / "model")
     return fitted, model, texts
@@ -54,6 +53,21 @@ def test_spacy_tokenizer_trains_serves_and_matches_scikit_learn(sample, tmp_path
     np.testing.assert_allclose(got, expected, atol=1e-6)
     # AND "!!!" survives spaCy's tokenizer, which splits it
     assert "!!!" in model.text_of({"subject": "Down!!!", "body": "now"})
+
+
+def test_triage_train_fits_every_block_of_the_defaults(tmp_path):
+    # GIVEN `triage train` on the sample tickets with the default options
+    result = train(SAMPLE_TICKETS, tmp_path / "model", TrainConfig(cv_folds=3))
+    model = TriageModel.load(result.out)
+    with np.load(result.out / "weights.npz") as arrays:
+        rows = arrays["rows"]
+    # THEN each block (word, char_wb, subject n-grams) has features seen in training: the texts
+    # it trained on carried the subject mark, as the ones it serves do
+    assert [b.name for b in model.features.blocks] == ["word", "char", "subject"]
+    for block in model.features.blocks:
+        assert ((rows >= block.start) & (rows < block.start + block.width)).sum() > 100
+    explanation = model.explain({"subject": "Refund please", "body": "I was charged twice"})
+    assert explanation["topic"].contributions
 
 
 def test_spacy_model_without_the_extra_says_what_to_install(sample, tmp_path, monkeypatch):

@@ -3,7 +3,8 @@
 The data path of one ticket, a module per step::
 
     text.py       subject, body, metadata -> one cleaned string (signal tokens kept)
-    features.py   -> hashed word n-gram counts, computed once (+ _featurize.c, the hot loop)
+    features.py   -> hashed word, char and subject n-gram counts, computed once (+ ngrams.py,
+                  their spelling and hashing; _featurize.c, the hot loop)
     heads.py      -> every linear head's scores, calibrated into probabilities
     decisions.py  -> per head a label, its confidence and needs_review (the tuned thresholds)
     routing.py    -> a queue, by declarative rules

@@ -1,21 +1,29 @@
 /*
  * ticket_triage.core._featurize: the per-token hot loop of featurisation, in C.
  *
- * hash_ngrams(text, n_features, min_n, max_n) -> (indices: bytes, counts: bytes)
+ * hash_ngrams(text, n_features, min_n, max_n[, char_features, char_min, char_max, char_words,
+ *             subject_features]) -> (indices: bytes, counts: bytes)
  *
- * Does exactly what the Python path does with the default token pattern
+ * Does exactly what the Python path (features.py) does with the default token pattern
  *     re.findall(r"(?u)\w++(?::[\w.\-]++)?|[!?]{2,}|[\U0001F300-\U0001FAFF\u2600-\u27BF]", text)
  * followed by word n-grams joined with one space, MurmurHash3 (x86, 32 bit, seed 0) of each
  * n-gram's UTF-8 bytes, scikit-learn's bucket rule (abs(h) % n_features, with its special case
- * for -2**31), then sorting and counting. The result is the sorted unique bucket indices (int64)
+ * for -2**31), then counting. Up to three blocks share one index space (FeatureConfig.blocks):
+ * the word n-grams in [0, n_features); with char_features, scikit-learn's char_wb n-grams
+ * (char_min..char_max code points inside each space-padded word, of the first char_words words
+ * unless 0) in the next char_features; with
+ * subject_features, the word n-grams of the tokens before the first U+001F (the subject mark of
+ * combine_fields) in the next subject_features. The result is the sorted unique indices (int64)
  * and their counts (float64) as raw bytes for numpy.frombuffer.
  *
  * Why C: in CPython the regex, the n-gram strings and one mmh3 call per n-gram cost about 1 us
- * per token, which kept a 70-token e-mail above the 50 us single-ticket target. The Python path
- * stays as the reference and the fallback; tests check that the two agree on real and generated
- * text, and against scikit-learn's HashingVectorizer.
+ * per token, which kept a 70-token e-mail above the 50 us single-ticket target; char n-grams
+ * multiply the n-grams per token by about twenty. The Python path stays as the reference and the
+ * fallback; tests check that the two agree on real and generated text, and against
+ * scikit-learn's HashingVectorizer.
  *
- * "\w" is what CPython's sre uses for str patterns: Py_UNICODE_ISALNUM(ch) || ch == '_'.
+ * "\w" is what CPython's sre uses for str patterns: Py_UNICODE_ISALNUM(ch) || ch == '_'; the
+ * white space of char_wb is str.split()'s, Py_UNICODE_ISSPACE.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -70,7 +78,12 @@ static inline int64_t bucket(uint32_t unsigned_hash, int64_t n_features)
     int32_t h = (int32_t)unsigned_hash;
     if (h == INT32_MIN)
         return (2147483647LL - (n_features - 1)) % n_features;
-    return (int64_t)(h < 0 ? -(int64_t)h : (int64_t)h) % n_features;
+    int64_t magnitude = h < 0 ? -(int64_t)h : (int64_t)h;
+    /* The same remainder; a mask for the usual power-of-two width costs a cycle, not a
+     * division (one per n-gram, and char n-grams are many). */
+    if ((n_features & (n_features - 1)) == 0)
+        return magnitude & (n_features - 1);
+    return magnitude % n_features;
 }
 
 static inline int is_word(Py_UCS4 ch)
@@ -113,18 +126,159 @@ static Py_ssize_t encode_utf8(int kind, const void *data, Py_ssize_t start, Py_s
     return n;
 }
 
-static int compare_int64(const void *a, const void *b)
+/*
+ * Where each block of the hashed space starts (docs: FeatureConfig.blocks): word n-grams at 0,
+ * then char_wb n-grams, then the subject's word n-grams. A block of 0 features is absent.
+ */
+typedef struct {
+    int64_t n_features; /* word block */
+    int min_n, max_n;
+    int64_t char_features; /* char_wb block, after the word block */
+    int char_min, char_max;
+    Py_ssize_t char_words; /* char n-grams of the first char_words words only; 0: all */
+    int64_t subject_features; /* subject word block, after the char block */
+} Layout;
+
+static inline int64_t layout_width(const Layout *layout)
+{
+    return layout->n_features + layout->char_features + layout->subject_features;
+}
+
+static inline int block_of(const Layout *layout, int64_t index)
+{
+    return (index >= layout->n_features) + (index >= layout->n_features + layout->char_features);
+}
+
+/* Word n-grams of tokens [first, last) hashed into the block starting at offset. */
+static Py_ssize_t word_ngrams(const uint8_t *utf8, const Py_ssize_t *tok_start,
+                              const Py_ssize_t *tok_len, Py_ssize_t first, Py_ssize_t last,
+                              int min_n, int max_n, int64_t width, int64_t offset,
+                              uint8_t *scratch, int64_t *out)
+{
+    Py_ssize_t filled = 0;
+    for (int n = min_n; n <= max_n; n++) {
+        for (Py_ssize_t t = first; t + n <= last; t++) {
+            uint32_t h;
+            if (n == 1) {
+                h = murmur3_32(utf8 + tok_start[t], tok_len[t]);
+            } else {
+                Py_ssize_t size = 0;
+                for (int k = 0; k < n; k++) {
+                    if (k)
+                        scratch[size++] = ' ';
+                    memcpy(scratch + size, utf8 + tok_start[t + k], (size_t)tok_len[t + k]);
+                    size += tok_len[t + k];
+                }
+                h = murmur3_32(scratch, size);
+            }
+            out[filled++] = offset + bucket(h, width);
+        }
+    }
+    return filled;
+}
+
+/*
+ * scikit-learn's char_wb analyzer: each white-space separated word (str.split(), so
+ * Py_UNICODE_ISSPACE) padded with one space on each side; every window of min_n..max_n code
+ * points, and a padded word shorter than n counted once, whole (then no longer n either).
+ * bytes and offsets are scratch space for the longest padded word.
+ */
+static Py_ssize_t char_ngrams(int kind, const void *data, Py_ssize_t length, int min_n, int max_n,
+                              Py_ssize_t max_words, int64_t width, int64_t offset, uint8_t *bytes,
+                              Py_ssize_t *offsets, int64_t *out)
+{
+    Py_ssize_t filled = 0, i = 0, words = 0;
+    while (i < length && (!max_words || words < max_words)) {
+        if (Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t end = i;
+        while (end < length && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end)))
+            end++;
+        words++;
+        Py_ssize_t size = end - i + 2, used = 1;
+        bytes[0] = ' ';
+        offsets[0] = 0;
+        for (Py_ssize_t k = i; k < end; k++) {
+            offsets[k - i + 1] = used;
+            used += encode_utf8(kind, data, k, k + 1, bytes + used);
+        }
+        offsets[size - 1] = used;
+        bytes[used++] = ' ';
+        offsets[size] = used;
+        for (int n = min_n; n <= max_n; n++) {
+            if (n >= size) {
+                out[filled++] = offset + bucket(murmur3_32(bytes, used), width);
+                break;
+            }
+            for (Py_ssize_t o = 0; o + n <= size; o++)
+                out[filled++] =
+                    offset + bucket(murmur3_32(bytes + offsets[o], offsets[o + n] - offsets[o]),
+                                    width);
+        }
+        i = end;
+    }
+    return filled;
+}
+
+static int compare_pair(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
 /*
- * The shared core: sorted unique bucket indices and their counts of one text. On success returns
- * the number of unique indices and sets *out_indices / *out_counts (PyMem_Free them); on failure
- * returns -1 with a Python exception set.
+ * Distinct indices and their counts, in first-seen order, with an open-addressing table
+ * (sorting every n-gram was the largest cost once char n-grams multiplied their number).
+ * Returns the number of distinct indices written over indices[0..] and counts[0..], or -1.
  */
-static Py_ssize_t featurize(PyObject *text, int64_t n_features, int min_n, int max_n,
+static Py_ssize_t count_distinct(int64_t *indices, Py_ssize_t filled, double *counts)
+{
+    size_t slots = 16;
+    int shift = 60; /* Fibonacci hashing: the top log2(slots) bits of index * 2**64 / phi */
+    while (slots < (size_t)filled * 2) {
+        slots <<= 1;
+        shift--;
+    }
+    int64_t *keys = PyMem_Malloc(sizeof(int64_t) * slots);
+    Py_ssize_t *where = PyMem_Malloc(sizeof(Py_ssize_t) * slots);
+    if (!keys || !where) {
+        PyMem_Free(keys);
+        PyMem_Free(where);
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(keys, 0xff, sizeof(int64_t) * slots); /* -1: empty (indices are >= 0) */
+    Py_ssize_t n_unique = 0;
+    for (Py_ssize_t k = 0; k < filled; k++) {
+        int64_t index = indices[k];
+        size_t slot = (size_t)(((uint64_t)index * 0x9E3779B97F4A7C15ULL) >> shift);
+        while (keys[slot] != -1 && keys[slot] != index)
+            slot = (slot + 1) & (slots - 1);
+        if (keys[slot] == index) {
+            counts[where[slot]] += 1.0;
+        } else {
+            keys[slot] = index;
+            where[slot] = n_unique;
+            indices[n_unique] = index;
+            counts[n_unique] = 1.0;
+            n_unique++;
+        }
+    }
+    PyMem_Free(keys);
+    PyMem_Free(where);
+    return n_unique;
+}
+
+/*
+ * The shared core: the distinct hashed indices of one text over every block of the layout and
+ * their counts; sorted by index when sorted is set (what SparseRows promises), in first-seen
+ * order otherwise (scoring sums them and does not care). On success returns the number of
+ * distinct indices and sets *out_indices / *out_counts (PyMem_Free them); on failure returns
+ * -1 with a Python exception set.
+ */
+static Py_ssize_t featurize(PyObject *text, const Layout *layout, int sorted,
                             int64_t **out_indices, double **out_counts)
 {
     const int kind = PyUnicode_KIND(text);
@@ -135,14 +289,17 @@ static Py_ssize_t featurize(PyObject *text, int64_t n_features, int min_n, int m
     uint8_t *utf8 = PyMem_Malloc((size_t)length * 4 + 1);
     Py_ssize_t *tok_start = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)length + 1));
     Py_ssize_t *tok_len = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)length + 1));
+    int64_t *indices = NULL;
+    double *counts = NULL;
+    uint8_t *scratch = NULL;
+    Py_ssize_t *offsets = NULL;
+    Py_ssize_t result = -1;
     if (!utf8 || !tok_start || !tok_len) {
-        PyMem_Free(utf8);
-        PyMem_Free(tok_start);
-        PyMem_Free(tok_len);
         PyErr_NoMemory();
-        return -1;
+        goto done;
     }
-    Py_ssize_t n_tokens = 0, used = 0, i = 0;
+    /* The subject is what comes before the first SUBJECT_MARK (U+001F); none without one. */
+    Py_ssize_t n_tokens = 0, used = 0, i = 0, n_subject = -1;
     while (i < length) {
         Py_UCS4 ch = PyUnicode_READ(kind, data, i);
         Py_ssize_t end = i;
@@ -165,6 +322,8 @@ static Py_ssize_t featurize(PyObject *text, int64_t n_features, int min_n, int m
         } else if (is_emoji(ch)) {
             end = i + 1;
         } else {
+            if (ch == 0x1F && n_subject < 0)
+                n_subject = n_tokens;
             i += 1;
             continue;
         }
@@ -174,73 +333,85 @@ static Py_ssize_t featurize(PyObject *text, int64_t n_features, int min_n, int m
         n_tokens++;
         i = end;
     }
+    if (n_subject < 0 || !layout->subject_features)
+        n_subject = 0;
 
     Py_ssize_t n_grams = 0;
-    for (int n = min_n; n <= max_n; n++)
+    for (int n = layout->min_n; n <= layout->max_n; n++) {
         if (n_tokens >= n)
             n_grams += n_tokens - n + 1;
-    int64_t *indices = PyMem_Malloc(sizeof(int64_t) * ((size_t)n_grams + 1));
-    /* An n-gram is at most the whole token buffer plus separators. */
-    uint8_t *scratch = PyMem_Malloc((size_t)used + (size_t)max_n + 1);
-    if (!indices || !scratch) {
-        PyMem_Free(utf8);
-        PyMem_Free(tok_start);
-        PyMem_Free(tok_len);
-        PyMem_Free(indices);
-        PyMem_Free(scratch);
+        if (n_subject >= n)
+            n_grams += n_subject - n + 1;
+    }
+    if (layout->char_features) /* per padded word of w code points, at most w per n */
+        n_grams += (Py_ssize_t)(layout->char_max - layout->char_min + 1) * (3 * length + 1);
+    indices = PyMem_Malloc(sizeof(int64_t) * ((size_t)n_grams + 1));
+    counts = PyMem_Malloc(sizeof(double) * ((size_t)n_grams + 1));
+    /* An n-gram is at most the whole token buffer plus separators; a padded word at most the
+     * whole text's UTF-8 plus two spaces. */
+    scratch = PyMem_Malloc((size_t)length * 4 + (size_t)layout->max_n + 3);
+    offsets = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)length + 3));
+    if (!indices || !counts || !scratch || !offsets) {
         PyErr_NoMemory();
-        return -1;
+        goto done;
     }
-    Py_ssize_t filled = 0;
-    for (int n = min_n; n <= max_n; n++) {
-        for (Py_ssize_t t = 0; t + n <= n_tokens; t++) {
-            uint32_t h;
-            if (n == 1) {
-                h = murmur3_32(utf8 + tok_start[t], tok_len[t]);
-            } else {
-                Py_ssize_t size = 0;
-                for (int k = 0; k < n; k++) {
-                    if (k)
-                        scratch[size++] = ' ';
-                    memcpy(scratch + size, utf8 + tok_start[t + k], (size_t)tok_len[t + k]);
-                    size += tok_len[t + k];
-                }
-                h = murmur3_32(scratch, size);
-            }
-            indices[filled++] = bucket(h, n_features);
+    Py_ssize_t filled = word_ngrams(utf8, tok_start, tok_len, 0, n_tokens, layout->min_n,
+                                    layout->max_n, layout->n_features, 0, scratch, indices);
+    if (layout->char_features)
+        filled += char_ngrams(kind, data, length, layout->char_min, layout->char_max,
+                              layout->char_words, layout->char_features, layout->n_features,
+                              scratch, offsets, indices + filled);
+    if (n_subject)
+        filled += word_ngrams(utf8, tok_start, tok_len, 0, n_subject, layout->min_n,
+                              layout->max_n, layout->subject_features,
+                              layout->n_features + layout->char_features, scratch,
+                              indices + filled);
+    Py_ssize_t n_unique = count_distinct(indices, filled, counts);
+    if (n_unique < 0)
+        goto done;
+    if (sorted && n_unique > 1) {
+        /* Sort (index, count) pairs by index: counts are small integers, exact in a double. */
+        int64_t *pairs = PyMem_Malloc(sizeof(int64_t) * 2 * (size_t)n_unique);
+        if (!pairs) {
+            PyErr_NoMemory();
+            goto done;
         }
+        for (Py_ssize_t k = 0; k < n_unique; k++) {
+            pairs[2 * k] = indices[k];
+            pairs[2 * k + 1] = (int64_t)counts[k];
+        }
+        qsort(pairs, (size_t)n_unique, 2 * sizeof(int64_t), compare_pair);
+        for (Py_ssize_t k = 0; k < n_unique; k++) {
+            indices[k] = pairs[2 * k];
+            counts[k] = (double)pairs[2 * k + 1];
+        }
+        PyMem_Free(pairs);
     }
+    *out_indices = indices;
+    *out_counts = counts;
+    indices = NULL;
+    counts = NULL;
+    result = n_unique;
+done:
     PyMem_Free(utf8);
     PyMem_Free(tok_start);
     PyMem_Free(tok_len);
     PyMem_Free(scratch);
-
-    qsort(indices, (size_t)filled, sizeof(int64_t), compare_int64);
-    Py_ssize_t n_unique = 0;
-    double *counts = PyMem_Malloc(sizeof(double) * ((size_t)filled + 1));
-    if (!counts) {
-        PyMem_Free(indices);
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t k = 0; k < filled; k++) {
-        if (n_unique && indices[n_unique - 1] == indices[k]) {
-            counts[n_unique - 1] += 1.0;
-        } else {
-            indices[n_unique] = indices[k];
-            counts[n_unique] = 1.0;
-            n_unique++;
-        }
-    }
-    *out_indices = indices;
-    *out_counts = counts;
-    return n_unique;
+    PyMem_Free(offsets);
+    PyMem_Free(indices);
+    PyMem_Free(counts);
+    return result;
 }
 
-static int check_sizes(long long n_features, int min_n, int max_n)
+static int check_layout(const Layout *layout)
 {
-    if (n_features < 1 || min_n < 1 || max_n < min_n) {
-        PyErr_SetString(PyExc_ValueError, "need n_features >= 1 and 1 <= min_n <= max_n");
+    if (layout->n_features < 1 || layout->min_n < 1 || layout->max_n < layout->min_n ||
+        layout->char_features < 0 || layout->subject_features < 0 || layout->char_words < 0 ||
+        (layout->char_features &&
+         (layout->char_min < 1 || layout->char_max < layout->char_min))) {
+        PyErr_SetString(PyExc_ValueError,
+                        "need n_features >= 1, 1 <= min_n <= max_n, block sizes >= 0 and "
+                        "1 <= char_min <= char_max for a char block");
         return 0;
     }
     return 1;
@@ -249,14 +420,19 @@ static int check_sizes(long long n_features, int min_n, int max_n)
 static PyObject *hash_ngrams(PyObject *self, PyObject *args)
 {
     PyObject *text;
-    long long n_features;
-    int min_n, max_n;
-    if (!PyArg_ParseTuple(args, "ULii", &text, &n_features, &min_n, &max_n) ||
-        !check_sizes(n_features, min_n, max_n))
+    long long n_features, char_features = 0, subject_features = 0;
+    int min_n, max_n, char_min = 0, char_max = 0;
+    Py_ssize_t char_words = 0;
+    if (!PyArg_ParseTuple(args, "ULii|LiinL", &text, &n_features, &min_n, &max_n,
+                          &char_features, &char_min, &char_max, &char_words, &subject_features))
+        return NULL;
+    Layout layout = {n_features, min_n,      max_n,     char_features,
+                     char_min,   char_max,   char_words, subject_features};
+    if (!check_layout(&layout))
         return NULL;
     int64_t *indices;
     double *counts;
-    Py_ssize_t n_unique = featurize(text, n_features, min_n, max_n, &indices, &counts);
+    Py_ssize_t n_unique = featurize(text, &layout, 1, &indices, &counts);
     if (n_unique < 0)
         return NULL;
     PyObject *result = Py_BuildValue(
@@ -268,13 +444,15 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
 }
 
 /*
- * score_text(text, n_features, min_n, max_n, table, intercept, sublinear)
+ * score_text(text, n_features, min_n, max_n, table, intercept, sublinear
+ *            [, char_features, char_min, char_max, char_words, subject_features])
  *     -> (list of float, float)
  *
  * One ticket's raw linear scores, what TriageModel.scores computes with numpy: table is the
- * model's float32 (n_features, columns + 1) array (weights times idf, then the idf), intercept
- * its float64 (columns,) array. Features are (1 + log(count) if sublinear else count) times idf,
- * L2-normalised; the scores are their dot product with the weights plus the intercept.
+ * model's float32 (width, columns + 1) array (weights times idf times the block's weight, then
+ * the idf), intercept its float64 (columns,) array. Features are (1 + log(count) if sublinear
+ * else count) times idf, L2-normalised within each block of the layout; the scores are their
+ * dot product with the weights plus the intercept.
  *
  * The second value returned is the share of the ticket's distinct features that no training
  * ticket had, the prediction log's input-drift measure: counted in the same pass, so logging a
@@ -282,52 +460,71 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
  * table marks those features with the sign bit of their idf column, which scoring only ever
  * squares (TriageModel's Weights): no second array to read, no extra cache misses.
  */
+/* 1 + log(count) for the small counts nearly every feature has: log() per distinct feature was
+ * a third of a long ticket's scoring time once char n-grams multiplied the features. */
+#define SUBLINEAR_TABLE 256
+static double sublinear_table[SUBLINEAR_TABLE];
+
+static inline double sublinear_tf(double count)
+{
+    return count < SUBLINEAR_TABLE ? sublinear_table[(int)count] : 1.0 + log(count);
+}
+
 static PyObject *score_text(PyObject *self, PyObject *args)
 {
     PyObject *text;
-    long long n_features;
-    int min_n, max_n, sublinear;
+    long long n_features, char_features = 0, subject_features = 0;
+    int min_n, max_n, sublinear, char_min = 0, char_max = 0;
+    Py_ssize_t char_words = 0;
     Py_buffer table, intercept;
-    if (!PyArg_ParseTuple(args, "ULiiy*y*p", &text, &n_features, &min_n, &max_n, &table,
-                          &intercept, &sublinear))
+    if (!PyArg_ParseTuple(args, "ULiiy*y*p|LiinL", &text, &n_features, &min_n, &max_n, &table,
+                          &intercept, &sublinear, &char_features, &char_min, &char_max,
+                          &char_words, &subject_features))
         return NULL;
+    Layout layout = {n_features, min_n,      max_n,     char_features,
+                     char_min,   char_max,   char_words, subject_features};
     PyObject *result = NULL, *scores = NULL;
     int64_t *indices = NULL;
     double *counts = NULL, *acc = NULL;
     Py_ssize_t columns = intercept.len / (Py_ssize_t)sizeof(double);
-    if (!check_sizes(n_features, min_n, max_n))
+    if (!check_layout(&layout))
         goto done;
-    if (columns < 1 || table.len != (Py_ssize_t)n_features * (columns + 1) * 4) {
+    if (columns < 1 || table.len != (Py_ssize_t)layout_width(&layout) * (columns + 1) * 4) {
         PyErr_SetString(PyExc_ValueError, "table must be float32 (n_features, columns + 1)");
         goto done;
     }
-    Py_ssize_t n_unique = featurize(text, n_features, min_n, max_n, &indices, &counts);
+    Py_ssize_t n_unique = featurize(text, &layout, 0, &indices, &counts);
     if (n_unique < 0)
         goto done;
-    acc = PyMem_Calloc((size_t)columns, sizeof(double));
+    acc = PyMem_Calloc(3 * (size_t)columns, sizeof(double)); /* per block */
     if (!acc) {
         PyErr_NoMemory();
         goto done;
     }
     const float *rows = (const float *)table.buf;
-    double squares = 0.0;
+    double squares[3] = {0.0, 0.0, 0.0};
     Py_ssize_t unseen = 0;
     for (Py_ssize_t f = 0; f < n_unique; f++) {
         const float *row = rows + indices[f] * (columns + 1);
+        int block = block_of(&layout, indices[f]);
+        double *sums = acc + block * columns;
         unseen += signbit(row[columns]) != 0;
-        double tf = sublinear ? 1.0 + log(counts[f]) : counts[f];
+        double tf = sublinear ? sublinear_tf(counts[f]) : counts[f];
         double weighted = tf * (double)row[columns];
-        squares += weighted * weighted;
+        squares[block] += weighted * weighted;
         for (Py_ssize_t k = 0; k < columns; k++)
-            acc[k] += tf * (double)row[k];
+            sums[k] += tf * (double)row[k];
     }
-    double norm = sqrt(squares);
     const double *bias = (const double *)intercept.buf;
     scores = PyList_New(columns);
     if (!scores)
         goto done;
     for (Py_ssize_t k = 0; k < columns; k++) {
-        PyObject *value = PyFloat_FromDouble((norm > 0 ? acc[k] / norm : 0.0) + bias[k]);
+        double score = bias[k];
+        for (int block = 0; block < 3; block++)
+            if (squares[block] > 0)
+                score += acc[block * columns + k] / sqrt(squares[block]);
+        PyObject *value = PyFloat_FromDouble(score);
         if (!value)
             goto done;
         PyList_SET_ITEM(scores, k, value);
@@ -345,11 +542,13 @@ done:
 
 static PyMethodDef methods[] = {
     {"hash_ngrams", hash_ngrams, METH_VARARGS,
-     "hash_ngrams(text, n_features, min_n, max_n) -> (indices bytes, counts bytes)\n\n"
-     "Sorted unique hashed n-gram indices (int64) and counts (float64) of a cleaned text,\n"
-     "identical to the Python path with the default token pattern."},
+     "hash_ngrams(text, n_features, min_n, max_n[, char_features, char_min, char_max,\n"
+     "            char_words, subject_features]) -> (indices bytes, counts bytes)\n\n"
+     "Sorted unique hashed n-gram indices (int64) and counts (float64) of a cleaned text over\n"
+     "every block, identical to the Python path with the default token pattern."},
     {"score_text", score_text, METH_VARARGS,
-     "score_text(text, n_features, min_n, max_n, table, intercept, sublinear)\n"
+     "score_text(text, n_features, min_n, max_n, table, intercept, sublinear[, char_features,\n"
+     "           char_min, char_max, char_words, subject_features])\n"
      "    -> (scores list, unseen share)\n\n"
      "One ticket's raw linear scores from the model's dense table (see TriageModel.scores),\n"
      "and the share of its distinct features that training never saw."},
@@ -362,4 +561,9 @@ static struct PyModuleDef module = {
     NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__featurize(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__featurize(void)
+{
+    for (int count = 1; count < SUBLINEAR_TABLE; count++)
+        sublinear_table[count] = 1.0 + log((double)count);
+    return PyModule_Create(&module);
+}

@@ -48,12 +48,13 @@ BATCH_ROWS = 8192
 class Weights:
     """Every head's weights as one dense table, built once per process.
 
-    Per hashed feature, its weight for every column pre-multiplied by its idf, then the idf itself
-    in the last column. Scoring a ticket is then a single gather (4 bytes x n_features x
-    (columns + 1): 36 MB at 2**20 features and 8 columns) instead of a search plus a second
-    lookup. The idf column is only ever squared (for the L2 norm), so its sign bit is free: it is
-    set on the features no training ticket had, and a ticket's unseen-feature share (input drift)
-    is counted from the very rows scoring reads (``_featurize.c`` does the same).
+    Per hashed feature, its weight for every column pre-multiplied by its idf and by its block's
+    weight (:attr:`~ticket_triage.core.features.FeatureConfig.blocks`), then the idf itself in the
+    last column. Scoring a ticket is then a single gather (4 bytes x width x (columns + 1): 36 MB
+    per 2**20 features and 8 columns) instead of a search plus a second lookup. The idf column is
+    only ever squared (for each block's L2 norm), so its sign bit is free: it is set on the
+    features no training ticket had, and a ticket's unseen-feature share (input drift) is counted
+    from the very rows scoring reads (``_featurize.c`` does the same).
     """
 
     table: np.ndarray  # float32, shape (n_features, n_columns + 1)
@@ -81,7 +82,7 @@ class Weights:
         width = coef.shape[1]
         if coef.shape[0] != rows.shape[0] or intercept.shape != (width,):
             raise ValueError("weight arrays have inconsistent shapes")
-        if rows.size and (rows.min() < 0 or rows.max() >= features.n_features):
+        if rows.size and (rows.min() < 0 or rows.max() >= features.width):
             raise ValueError("feature rows outside the hashed space")
         if any(head.columns.stop > width for head in heads):
             raise ValueError("a head refers to weight columns that do not exist")
@@ -92,9 +93,12 @@ class Weights:
             default_idf = float(meta["idf_default"])
         if (idf <= 0).any() or default_idf < 0:
             raise ValueError("idf must be positive for the features training saw")
-        table = np.zeros((features.n_features, width + 1), dtype=np.float32)
+        block_weight = np.ones(len(rows))
+        for block in features.blocks[1:]:
+            block_weight[rows >= block.start] = block.weight
+        table = np.zeros((features.width, width + 1), dtype=np.float32)
         table[:, width] = np.copysign(default_idf, -1.0)  # unseen: the sign bit set (-0.0 too)
-        table[rows, :width] = coef * idf[:, np.newaxis]
+        table[rows, :width] = coef * (idf * block_weight)[:, np.newaxis]
         table[rows, width] = idf
         return cls(table, intercept)
 
@@ -122,6 +126,7 @@ class TriageModel:
         self.version = str(meta["version"])
         self.meta = meta
         self._table, self._intercept = weights.table, weights.intercept
+        self._starts = np.array([block.start for block in features.blocks[1:]], dtype=np.int64)
         self._clean = _spacy_cleaner() if features.tokenizer == "spacy" else None
         # The artifact's own token pattern, not the module default: a model keeps tokenizing as it
         # was trained even if a later release changes TOKEN_PATTERN.
@@ -166,7 +171,8 @@ class TriageModel:
     def text_of(self, ticket: Ticket) -> str:
         """The combined, cleaned text the heads read for ``ticket``."""
         subject, body, metadata = _fields(ticket)
-        text = combine_fields(subject, body, metadata)
+        marked = self.features.subject_weight is not None
+        text = combine_fields(subject, body, metadata, mark_subject=marked)
         if not text.strip():
             raise InvalidTicket("ticket has no text: subject and body are both empty")
         return self._clean(text) if self._clean else text
@@ -193,8 +199,8 @@ class TriageModel:
     def scores(self, rows: SparseRows) -> np.ndarray:
         """Raw linear scores of every head's columns, shape (n_rows, n_columns).
 
-        The features are sublinear TF-IDF, L2-normalised per row; the idf sits in the table's
-        last column and is already folded into the weights.
+        The features are sublinear TF-IDF, L2-normalised per row and block; the idf sits in the
+        table's last column and is already folded into the weights, with the block weights.
         """
         n_rows = len(rows.indptr) - 1
         if n_rows == 1:
@@ -202,9 +208,13 @@ class TriageModel:
         tf = np.log(rows.counts) + 1.0 if self.features.sublinear_tf else rows.counts
         gathered = self._table[rows.indices]
         weighted = tf * gathered[:, -1]
-        row_ids = rows.row_ids
-        norms = np.sqrt(np.bincount(row_ids, weights=weighted * weighted, minlength=n_rows))
-        scale = np.divide(tf, norms[row_ids], out=np.zeros_like(tf), where=norms[row_ids] > 0)
+        keys = self._block_keys(rows)
+        norms = np.sqrt(
+            np.bincount(
+                keys, weights=weighted * weighted, minlength=n_rows * (len(self._starts) + 1)
+            )
+        )[keys]
+        scale = np.divide(tf, norms, out=np.zeros_like(tf), where=norms > 0)
         out = np.zeros((n_rows, gathered.shape[1] - 1))
         # A row's values are contiguous, so one segmented sum per row: np.add.reduceat, about ten
         # times faster than np.add.at (measured on 1M tickets, benchmarks/scale.py). reduceat would
@@ -215,13 +225,21 @@ class TriageModel:
             out[filled] = np.add.reduceat(weighted_columns, rows.indptr[filled], axis=0)
         return out + self._intercept
 
+    def _block_keys(self, rows: SparseRows) -> np.ndarray:
+        """Per stored value, ``row * n_blocks + block``: what each L2 norm is summed over."""
+        if not self._starts.size:
+            return rows.row_ids
+        blocks = np.searchsorted(self._starts, rows.indices, side="right")
+        return rows.row_ids * (len(self._starts) + 1) + blocks
+
     def _shares(self, rows: SparseRows) -> np.ndarray:
         """Each feature's share of every column's score for one row (the scores minus the
         intercepts, summed over features): what explanations rank."""
         tf = np.log(rows.counts) + 1.0 if self.features.sublinear_tf else rows.counts
         gathered = self._table[rows.indices].astype(np.float64)
-        norm = np.sqrt(np.sum((tf * gathered[:, -1]) ** 2))
-        scale = tf / norm if norm else np.zeros_like(tf)
+        keys = self._block_keys(rows)
+        norms = np.sqrt(np.bincount(keys, weights=(tf * gathered[:, -1]) ** 2))[keys]
+        scale = np.divide(tf, norms, out=np.zeros_like(tf), where=norms > 0)
         return gathered[:, :-1] * scale[:, np.newaxis]
 
     def _unseen(self, rows: SparseRows) -> np.ndarray:
@@ -246,6 +264,7 @@ class TriageModel:
                 self._table,
                 self._intercept,
                 self.features.sublinear_tf,
+                *self.features.layout,
             )
             return scores, unseen
         rows = self.featurize([text])

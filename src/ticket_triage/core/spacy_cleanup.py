@@ -17,6 +17,8 @@ from typing import Any
 
 import spacy
 
+from ticket_triage.core.text import SUBJECT_MARK
+
 __all__ = ["spacy_clean"]
 
 
@@ -28,11 +30,18 @@ def _tokenizer() -> Any:
 def spacy_clean(text: str) -> str:
     """Tokenize with spaCy, drop URL/e-mail-like tokens, keep ``!``/``?`` runs together.
 
+    A marked subject (:data:`~ticket_triage.core.text.SUBJECT_MARK`) is cleaned apart from the
+    rest and stays marked: spaCy would take the mark for white space and drop it.
+
     Examples
     --------
     >>> spacy_clean("mail me at jane@acme.com, it's urgent!!!")
     "mail me at , it 's urgent !!!"
     """
+    return SUBJECT_MARK.join(map(_clean, text.split(SUBJECT_MARK)))
+
+
+def _clean(text: str) -> str:
     kept: list[str] = []
     glued = False  # the previous kept token was "!"/"?" with no space after it
     for token in _tokenizer()(text):

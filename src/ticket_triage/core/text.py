@@ -17,7 +17,15 @@ import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 
-__all__ = ["TOKEN_PATTERN", "clean_text", "combine_fields", "metadata_tokens", "tokenize"]
+__all__ = [
+    "SUBJECT_MARK",
+    "TOKEN_PATTERN",
+    "clean_text",
+    "combine_fields",
+    "metadata_tokens",
+    "subject_of",
+    "tokenize",
+]
 
 #: Tokens: words and numbers of any length (``402``, ``e1234``, ``0x80070005``, ``ä``), optionally
 #: followed by ``:value`` (metadata tokens such as ``plan:pro``), runs of ``!``/``?`` (``!!!``,
@@ -26,6 +34,13 @@ __all__ = ["TOKEN_PATTERN", "clean_text", "combine_fields", "metadata_tokens", "
 #: ``\w+:...|\w+`` scan each word once: tokenizing is the largest cost of scoring a ticket.
 TOKEN_PATTERN = r"(?u)\w++(?::[\w.\-]++)?|[!?]{2,}|[\U0001F300-\U0001FAFF\u2600-\u27BF]"  # noqa: S105 (not a secret)
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
+
+#: Ends the subject in a combined text built with ``mark_subject=True``, for a model with a
+#: subject block (:class:`~ticket_triage.core.features.FeatureConfig`). U+001F (unit separator):
+#: :func:`clean_text` removes it from any input, no token pattern matches it, and ``str.split``
+#: takes it for white space, so the word and char n-grams of a marked text are those of the
+#: unmarked one.
+SUBJECT_MARK = "\x1f"
 
 # Help-desk exports often carry newlines as the two characters "\n"; they are white space.
 _ESCAPED_WHITESPACE = re.compile(r"\\[nrt]")
@@ -111,7 +126,11 @@ def _slug(value: str, outside: re.Pattern[str]) -> str:
 
 
 def combine_fields(
-    subject: str | None, body: str | None, metadata: Mapping[str, object] | None = None
+    subject: str | None,
+    body: str | None,
+    metadata: Mapping[str, object] | None = None,
+    *,
+    mark_subject: bool = False,
 ) -> str:
     """Join a ticket's subject, body and metadata into the one string every head reads.
 
@@ -121,6 +140,9 @@ def combine_fields(
         The ticket's text fields; ``None`` counts as empty.
     metadata : mapping, optional
         Extra fields such as product, plan or region, appended as ``key:value`` tokens.
+    mark_subject : bool, default=False
+        End the subject with :data:`SUBJECT_MARK` instead of a space, so that a model with a
+        subject block can find it (:func:`subject_of`); the n-grams of the rest are unchanged.
 
     Returns
     -------
@@ -132,12 +154,33 @@ def combine_fields(
     >>> combine_fields("PayMent Failed", "error code 402     please help",
     ...                {"product": "Billing", "plan": "Pro"})
     'payment failed error code 402 please help plan:pro product:billing'
+    >>> combine_fields("PayMent Failed", "error 402", mark_subject=True)
+    'payment failed\x1ferror 402'
     """
-    # One cleaning pass over both fields: the newline keeps URL and escape patterns from joining
-    # across them, and white space is collapsed anyway, so this equals cleaning each separately.
-    text = clean_text(f"{subject or ''}\n{body or ''}")
+    if mark_subject:
+        # Cleaning each field alone equals cleaning them joined by a newline (below).
+        text = f"{clean_text(subject or '')}{SUBJECT_MARK}{clean_text(body or '')}"
+    else:
+        # One cleaning pass over both fields: the newline keeps URL and escape patterns from
+        # joining across them, and white space is collapsed anyway, so this equals cleaning each
+        # separately.
+        text = clean_text(f"{subject or ''}\n{body or ''}")
     tokens = metadata_tokens(metadata)
     return f"{text} {' '.join(tokens)}".strip() if tokens else text
+
+
+def subject_of(text: str) -> str:
+    """The subject part of a combined text made with ``mark_subject=True`` ("" without a mark).
+
+    Examples
+    --------
+    >>> subject_of(combine_fields("Payment failed", "error 402", mark_subject=True))
+    'payment failed'
+    >>> subject_of("payment failed error 402")
+    ''
+    """
+    subject, mark, _ = text.partition(SUBJECT_MARK)
+    return subject if mark else ""
 
 
 def tokenize(text: str) -> list[str]:

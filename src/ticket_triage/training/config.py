@@ -66,6 +66,10 @@ class TrainConfig(BaseModel):
             raise ValueError(f"token_pattern is not a valid regex: {exc}") from exc
         if pattern.groups:
             raise ValueError("token_pattern must not have capturing groups; use (?:...)")
+        if self.char_ngram_range is not None:
+            low, high = self.char_ngram_range
+            if not 1 <= low <= high <= 8:
+                raise ValueError("char_ngram_range must satisfy 1 <= min <= max <= 8")
         return self
 
     seed: int = Field(0, description="Seed of the split, the folds and the solver.")
@@ -82,7 +86,35 @@ class TrainConfig(BaseModel):
     token_pattern: str = Field(
         TOKEN_PATTERN, description="Regex for tokens (no capturing group); default keeps !!!."
     )
-    C: float = Field(2.0, gt=0.0, description="Inverse regularisation of the LinearSVC heads.")
+    char_ngram_range: tuple[int, int] | None = Field(
+        (2, 5),
+        description="char_wb n-grams (code points inside a space-padded word) as a second "
+        "block of features; null: word n-grams only.",
+    )
+    char_n_features: int = Field(2**19, ge=2**10, le=2**24, description="Width of the char block.")
+    char_weight: float = Field(
+        0.7, gt=0.0, le=10.0, description="Weight of the char block (the word block's is 1)."
+    )
+    char_max_words: int | None = Field(
+        128,
+        ge=1,
+        description="Char n-grams of the first this many words only; null: every word.",
+    )
+    subject_weight: float | None = Field(
+        0.5,
+        gt=0.0,
+        le=10.0,
+        description="Weight of a block of the subject's own word n-grams; null: no such block.",
+    )
+    subject_n_features: int = Field(
+        2**18, ge=2**10, le=2**24, description="Width of the subject block."
+    )
+    C: float = Field(1.0, gt=0.0, description="Inverse regularisation of the LinearSVC heads.")
+    nb_scaling: bool = Field(
+        True,
+        description="Fit each class's LinearSVC on features scaled by their naive-Bayes "
+        "log-count ratio (NBSVM); in memory only, streaming fits plain SGD.",
+    )
     calibration: Literal["temperature", "sigmoid"] = "temperature"
     targets: dict[str, Target] = Field(
         default_factory=lambda: {"urgency": Target(label="high", min_precision=0.85)},

@@ -19,9 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import Normalizer
 
 from ticket_triage.core.decisions import decide
 from ticket_triage.core.errors import DataError
@@ -29,6 +27,7 @@ from ticket_triage.core.features import FeatureConfig
 from ticket_triage.core.heads import Calibration, calibrate
 from ticket_triage.core.text import combine_fields
 from ticket_triage.core.thresholds import TargetResult, auto_thresholds, target_threshold
+from ticket_triage.training.blocks import BlockHasher, BlockWeighting
 from ticket_triage.training.config import TrainConfig
 
 __all__ = [
@@ -67,8 +66,8 @@ class FittedModel:
     """Everything :func:`fit` learned; :meth:`pipeline` rebuilds a head as one sklearn object."""
 
     features: FeatureConfig
-    hasher: HashingVectorizer
-    weighting: TfidfTransformer | Normalizer  # sublinear TF-IDF, or plain L2 of the counts
+    hasher: BlockHasher
+    weighting: BlockWeighting  # per block: sublinear TF-IDF (or less), L2, the block's weight
     heads: list[FittedHead]
     seen: np.ndarray = field(repr=False)  # features that occur in the training rows
 
@@ -85,8 +84,13 @@ class FittedModel:
 
 
 def combined_texts(tickets: Sequence[dict[str, Any]], features: FeatureConfig) -> list[str]:
-    """Each ticket's combined text, exactly as :class:`TriageModel` builds it."""
-    texts = [combine_fields(t["subject"], t["body"], t.get("metadata")) for t in tickets]
+    """Each ticket's combined text, exactly as :class:`TriageModel` builds it (the subject
+    marked when ``features`` has a subject block)."""
+    marked = features.subject_weight is not None
+    texts = [
+        combine_fields(t["subject"], t["body"], t.get("metadata"), mark_subject=marked)
+        for t in tickets
+    ]
     if features.tokenizer == "spacy":
         from ticket_triage.core.spacy_cleanup import spacy_clean
 
@@ -103,20 +107,19 @@ def feature_config(config: TrainConfig) -> FeatureConfig:
         sublinear_tf=config.sublinear_tf,
         use_idf=config.use_idf,
         tokenizer=config.tokenizer,
+        char_ngram_range=config.char_ngram_range,
+        char_n_features=config.char_n_features,
+        char_weight=config.char_weight,
+        char_max_words=config.char_max_words,
+        subject_weight=config.subject_weight,
+        subject_n_features=config.subject_n_features,
     )
 
 
-def hasher_of(features: FeatureConfig) -> HashingVectorizer:
-    """The scikit-learn hasher of these features: raw counts (``norm=None``), the weighting
-    comes after; no lower-casing, :func:`~ticket_triage.core.text.clean_text` has done it."""
-    return HashingVectorizer(
-        n_features=features.n_features,
-        ngram_range=features.ngram_range,
-        token_pattern=features.token_pattern,
-        lowercase=False,
-        alternate_sign=False,
-        norm=None,
-    )
+def hasher_of(features: FeatureConfig) -> BlockHasher:
+    """The scikit-learn hasher of these features (:class:`BlockHasher`): raw counts of every
+    block, byte for byte what the inference core's featuriser gives."""
+    return BlockHasher(features)
 
 
 def tuned_head(

@@ -35,17 +35,15 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import SGDClassifier
-from sklearn.preprocessing import Normalizer
 
 from ticket_triage.core.errors import DataError
 from ticket_triage.core.features import FeatureConfig, Featurizer
+from ticket_triage.training.blocks import BlockWeighting
 from ticket_triage.training.config import TrainConfig
 from ticket_triage.training.data import DEFAULT_METADATA, LABEL_COLUMNS, Tickets
 from ticket_triage.training.fitting import (
@@ -143,23 +141,6 @@ def _chunk_tickets(
     return tickets, labels
 
 
-def _weighting(document_frequency: np.ndarray, n_documents: int, config: TrainConfig) -> Any:
-    """The fitted weighting step of :func:`ticket_triage.training.in_memory.fit`, from counts alone.
-
-    ``TfidfTransformer(smooth_idf=True)`` computes ``ln((1 + n) / (1 + df)) + 1``; setting its
-    fitted attributes directly keeps it the scikit-learn object the parity reference runs.
-    """
-    n_features = len(document_frequency)
-    if not (config.sublinear_tf or config.use_idf):
-        return Normalizer().fit(sp.csr_matrix((1, n_features)))
-    tfidf = TfidfTransformer(sublinear_tf=config.sublinear_tf, use_idf=config.use_idf)
-    tfidf.n_features_in_ = n_features
-    if config.use_idf:
-        idf = np.log((1.0 + n_documents) / (1.0 + document_frequency)) + 1.0
-        tfidf.idf_ = np.where(document_frequency > 0, idf, 0.0)  # unseen: ignored, as in fit()
-    return tfidf
-
-
 class _Cache:
     """Hashed chunks on disk: raw counts (float32: small integers, exact), split and labels."""
 
@@ -198,7 +179,7 @@ def _hash_pass(
     """Pass one: hash every row once, draw its share, cache it, count what the fit needs."""
     featurize = Featurizer(features)
     rng = np.random.default_rng(config.seed)
-    document_frequency = np.zeros(features.n_features, dtype=np.int64)
+    document_frequency = np.zeros(features.width, dtype=np.int64)
     train_counts: dict[str, Counter[str]] = {}
     calibration_counts: dict[str, Counter[str]] = {}
     streamed: StreamedData | None = None
@@ -217,7 +198,7 @@ def _hash_pass(
         rows = featurize(combined_texts(tickets, features))
         counts = sp.csr_matrix(
             (rows.counts.astype(np.float32), rows.indices.astype(np.int32), rows.indptr),
-            shape=(len(tickets), features.n_features),
+            shape=(len(tickets), features.width),
         )
         draw = rng.random(len(tickets))
         split = np.where(
@@ -227,9 +208,7 @@ def _hash_pass(
         ).astype(np.int8)
         cache.add(counts, split, labels)
         fitted_rows = np.flatnonzero(split != _TEST)
-        document_frequency += np.bincount(
-            counts[fitted_rows].indices, minlength=features.n_features
-        )
+        document_frequency += np.bincount(counts[fitted_rows].indices, minlength=features.width)
         for head, values in labels.items():
             train_counts.setdefault(head, Counter()).update(values[split == _TRAIN].tolist())
             calibration_counts.setdefault(head, Counter()).update(
@@ -294,7 +273,9 @@ def fit_streaming(
         }
         if not heads:
             raise DataError(f"{path}: every label is empty")
-        weighting = _weighting(frequency, streamed.n_train + streamed.n_calibration, config)
+        weighting = BlockWeighting(features).fit_frequency(
+            frequency, streamed.n_train + streamed.n_calibration
+        )
         models = {}
         for name, classes in heads.items():
             total = sum(train_counts[name].values())
@@ -309,7 +290,7 @@ def fit_streaming(
         for epoch in range(config.epochs):
             step(f"epoch {epoch + 1}/{config.epochs}: SGD on every head")
             for index in rng.permutation(cache.n_chunks):
-                counts, split, labels = cache.load(int(index), features.n_features)
+                counts, split, labels = cache.load(int(index), features.width)
                 matrix = weighting.transform(counts)
                 for name, model in models.items():
                     rows = np.flatnonzero((split == _TRAIN) & (labels[name] != ""))
@@ -319,7 +300,7 @@ def fit_streaming(
         step("calibrating and tuning thresholds on the calibration share")
         blocks, y_blocks = [], {name: [] for name in heads}
         for index in range(cache.n_chunks):
-            counts, split, labels = cache.load(index, features.n_features)
+            counts, split, labels = cache.load(index, features.width)
             rows = np.flatnonzero(split == _CALIBRATION)
             blocks.append(weighting.transform(counts[rows]))
             for name in heads:

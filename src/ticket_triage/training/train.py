@@ -36,12 +36,11 @@ import numpy as np
 from ticket_triage import __version__
 from ticket_triage.core.artifact import check_target, seal, staged, write_artifact
 from ticket_triage.core.errors import DataError
-from ticket_triage.core.features import FeatureConfig
 from ticket_triage.core.model import TriageModel
 from ticket_triage.training.config import TrainConfig
 from ticket_triage.training.data import Tickets, read_tickets
 from ticket_triage.training.evaluate import evaluate
-from ticket_triage.training.fitting import FittedModel, Progress, combined_texts
+from ticket_triage.training.fitting import FittedModel, Progress, combined_texts, feature_config
 from ticket_triage.training.in_memory import fit, split_rows
 from ticket_triage.training.report import write_report
 from ticket_triage.training.streaming import fit_streaming, held_out_tickets
@@ -129,8 +128,7 @@ def train(
         return _train_streaming(data, out, config, step)
     step("reading data")
     tickets = read_tickets(data, config.metadata)
-    features = FeatureConfig(tokenizer=config.tokenizer)
-    texts = combined_texts(tickets.tickets, features)
+    texts = combined_texts(tickets.tickets, feature_config(config))
     labels = {head: np.array(values, dtype=object) for head, values in tickets.labels.items()}
     labels = {head: values for head, values in labels.items() if (values != "").any()}
     if not labels:
