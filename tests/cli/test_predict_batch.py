@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import ticket_triage.core.model as model_module
 from ticket_triage.cli import app
+from ticket_triage.core.features import COMPILED, Featurizer
 from ticket_triage.core.model import TriageModel
 from ticket_triage.core.routing import Router
 from ticket_triage.sample import SAMPLE_TICKETS
@@ -62,3 +63,23 @@ def test_decide_texts_is_independent_of_the_chunk_size(
         np.testing.assert_array_equal(chunked[name].label_index, head.label_index)
         np.testing.assert_allclose(chunked[name].probabilities, head.probabilities, atol=1e-12)
         np.testing.assert_array_equal(chunked[name].needs_review, head.needs_review)
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled featuriser is not installed")
+def test_compiled_batch_scoring_matches_the_numpy_batch(sample_model: Path) -> None:
+    # GIVEN one model scoring batches in C (text by text) and the same model in numpy
+    compiled = TriageModel.load(sample_model)
+    pure = TriageModel.load(sample_model)
+    pure.featurize = Featurizer(pure.features, compiled=False)
+    assert compiled.featurize.compiled
+    assert not pure.featurize.compiled
+    tickets = read_tickets(SAMPLE, list(compiled.meta["metadata"])).tickets[:500]
+    texts = [compiled.text_of(ticket) for ticket in tickets]
+    # WHEN both decide the same 500 tickets
+    fast, slow = compiled.decide_texts(texts), pure.decide_texts(texts)
+    # THEN the decisions and the drift shares agree
+    for name, head in slow.heads.items():
+        np.testing.assert_array_equal(fast.heads[name].label_index, head.label_index)
+        np.testing.assert_allclose(fast.heads[name].probabilities, head.probabilities, atol=1e-9)
+        np.testing.assert_array_equal(fast.heads[name].needs_review, head.needs_review)
+    np.testing.assert_allclose(fast.unseen_share, slow.unseen_share, atol=1e-12)

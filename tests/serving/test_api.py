@@ -13,6 +13,7 @@ import pytest
 from ticket_triage.core.errors import ConfigError
 from ticket_triage.core.model import TriageModel
 from ticket_triage.core.routing import Router
+from ticket_triage.core.text import subject_of
 from ticket_triage.serving import service as service_module
 from ticket_triage.serving.settings import load_settings
 
@@ -71,7 +72,25 @@ def test_explain_names_the_tickets_own_ngrams(client, model) -> None:
         assert 0 < len(why["contributions"]) <= 5
         for contribution in why["contributions"]:
             assert contribution["weight"] > 0
-            assert any(gram in text for gram in contribution["ngrams"])
+            assert any(_of_text(name, text) for name in contribution["ngrams"])
+
+
+def _of_text(name: str, text: str) -> bool:
+    """Whether an explanation's n-gram name comes from ``text``: a word n-gram as it is, a
+    subject n-gram as ``subject:...``, a char n-gram as a fragment (``…ail…``, ``fa…``, ``‹ab›``).
+    """
+    if name.startswith("subject:"):
+        return name.removeprefix("subject:") in subject_of(text)
+    if name.startswith("‹") and name.endswith("›"):
+        return name[1:-1] in text.split()
+    if name.startswith("…") or name.endswith("…"):
+        inner, words = name.strip("…"), text.split()
+        if not name.startswith("…"):
+            return any(word.startswith(inner) for word in words)
+        if not name.endswith("…"):
+            return any(word.endswith(inner) for word in words)
+        return any(inner in word for word in words)
+    return name in text
 
 
 def test_batch_keeps_order_and_agrees_with_single_calls(client) -> None:

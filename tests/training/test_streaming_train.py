@@ -67,29 +67,35 @@ def test_streaming_train_is_as_good_as_in_memory_training(real_file: Path, tmp_p
     train_file, test_file = tmp_path / "train.csv", tmp_path / "test.csv"
     frame.drop(test.index).to_csv(train_file, index=False)
     test.to_csv(test_file, index=False)
-    # WHEN `triage train --streaming` and the in-memory path both train on the same file
-    result = CliRunner().invoke(
-        app,
-        ["train", str(train_file), "--out", str(tmp_path / "streamed"), "--streaming", "--json"],
-    )
-    assert result.exit_code == 0, result.output
-    train(train_file, tmp_path / "in_memory", TrainConfig())
-    # THEN on the same unseen tickets streaming loses at most 0.05 macro-F1 and 0.03 ECE per
-    # head (SGD in chunks against exact LinearSVC folds), and far more than a constant answer
+    # WHEN `triage train --streaming` and the in-memory path both train on the same file, with
+    # two seeds each: one seed's calibration share is a few hundred rows, and its ECE alone
+    # moved by 0.03 between seeds (0.046, 0.019, 0.013 for urgency at seeds 0, 1, 2)
     tickets = read_tickets(test_file)
-    scores = {}
-    for name in ("streamed", "in_memory"):
-        metrics, _, _ = evaluate(TriageModel.load(tmp_path / name), tickets)
-        scores[name] = metrics["heads"]
+    scores: dict[str, list[dict]] = {"streamed": [], "in_memory": []}
+    for seed in (0, 1):
+        streamed_out, in_memory_out = tmp_path / f"streamed{seed}", tmp_path / f"in_memory{seed}"
+        command = ["train", str(train_file), "--out", str(streamed_out), "--streaming"]
+        result = CliRunner().invoke(app, [*command, "--json", "--seed", str(seed)])
+        assert result.exit_code == 0, result.output
+        train(train_file, in_memory_out, TrainConfig(seed=seed))
+        for name, out in (("streamed", streamed_out), ("in_memory", in_memory_out)):
+            metrics, _, _ = evaluate(TriageModel.load(out), tickets)
+            scores[name].append(metrics["heads"])
+    # THEN on the same unseen tickets streaming loses at most 0.05 macro-F1 and 0.03 ECE per
+    # head on average (SGD in chunks against exact LinearSVC folds), and far more than a
+    # constant answer
     for head, labels in tickets.labels.items():
         # always answering the most frequent class: its F1 over the number of classes
         share = max(labels.count(label) for label in set(labels)) / len(labels)
         majority_f1 = 2 * share / (1 + share) / len(set(labels))
-        streamed, in_memory = scores["streamed"][head], scores["in_memory"][head]
-        assert streamed["argmax"]["macro_f1"] >= in_memory["argmax"]["macro_f1"] - 0.05, head
-        assert streamed["ece"] <= in_memory["ece"] + 0.03, head
-        assert streamed["argmax"]["macro_f1"] > majority_f1 + 0.15, head  # it learnt something
-    training = TriageModel.load(tmp_path / "streamed").meta["training"]
+        f1 = {
+            n: np.mean([r[head]["argmax"]["macro_f1"] for r in runs]) for n, runs in scores.items()
+        }
+        ece = {n: np.mean([r[head]["ece"] for r in runs]) for n, runs in scores.items()}
+        assert f1["streamed"] >= f1["in_memory"] - 0.05, head
+        assert ece["streamed"] <= ece["in_memory"] + 0.03, head
+        assert f1["streamed"] > majority_f1 + 0.15, head  # it learnt something
+    training = TriageModel.load(tmp_path / "streamed0").meta["training"]
     assert training["config"]["streaming"] is True
     assert training["n_calibration"] > 0
 

@@ -294,10 +294,21 @@ class TriageModel:
 
         Scored :data:`BATCH_ROWS` texts at a time: the per-value arrays of :meth:`scores` take
         about 1 KB per ticket, 3 GB for the 200,000 held-out tickets of a million-row training.
+        With the compiled featuriser each text is scored by the single-ticket C call instead:
+        numpy's per-value arrays (a gather, a norm and a segmented sum over every stored value)
+        cost more than the whole C call once char n-grams made a long ticket's features number
+        in the thousands (``benchmarks/scale.py`` measures batch scoring end to end).
         """
         parts, unseen = [], []
         for start in range(0, len(texts), BATCH_ROWS):
-            rows = self.featurize(texts[start : start + BATCH_ROWS])
+            chunk = texts[start : start + BATCH_ROWS]
+            if self.featurize.compiled:
+                scored = [self._score_one(text) for text in chunk]
+                scores = np.array([row for row, _ in scored]).reshape(len(chunk), -1)
+                parts.append(self.probabilities(scores))
+                unseen.append(np.array([share for _, share in scored], dtype=np.float64))
+                continue
+            rows = self.featurize(chunk)
             parts.append(self.probabilities(self.scores(rows)))
             unseen.append(self._unseen(rows))
         heads = {

@@ -132,7 +132,7 @@ def combine_fields(
     *,
     mark_subject: bool = False,
 ) -> str:
-    """Join a ticket's subject, body and metadata into the one string every head reads.
+    r"""Join a ticket's subject, body and metadata into the one string every head reads.
 
     Parameters
     ----------
