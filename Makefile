@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: run test env lint audit lambda-package bench bench-latency bench-quality bench-http \
-	bench-lambda bench-logger bench-scale bench-soak bench-connectors bench-env bench-compare clean
+	bench-lambda bench-logger bench-scale bench-soak bench-connectors bench-env bench-compare bench-static-embeddings clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -73,8 +73,8 @@ FIGURES := docs/benchmarks
 
 bench: env bench-env $(MODEL)/manifest.json
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory bench-compare bench-scale bench-quality bench-latency \
-		bench-http bench-lambda bench-logger bench-connectors && \
+	$(MAKE) --no-print-directory bench-compare bench-static-embeddings bench-scale bench-quality \
+		bench-latency bench-http bench-lambda bench-logger bench-connectors && \
 	$(MAKE) --no-print-directory bench-soak SOAK_SECONDS=120 && \
 	$(BIN)/python benchmarks/assemble.py && \
 	echo "make bench: $$(( $$(date +%s) - start )) s"
@@ -113,6 +113,11 @@ bench-env: $(UV)
 # L-BFGS fits on 2**20 features and MiniLM's embeddings.
 bench-compare: bench-env
 	.venv-bench/bin/python benchmarks/compare.py --plots $(FIGURES) --results $(RESULTS)
+
+# Issue 13's static embedding table (WordLlama's, from the bench group) as a dense block beside
+# the default ones; banking77 where benchmarks/get_banking77.py built it.
+bench-static-embeddings: bench-env
+	.venv-bench/bin/python benchmarks/static_embeddings.py --results $(RESULTS)
 
 clean:
 	rm -rf $(VENV) .venv-bench $(TOOLS) models build .pytest_cache .ruff_cache

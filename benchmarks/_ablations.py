@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
-from quality import SHARED, _splits, _subset, ours
+from quality import _splits, _subset, dataset_dir, ours
 from ticket_triage.training.config import TrainConfig
 from ticket_triage.training.data import Tickets, read_tickets
 
@@ -81,7 +81,7 @@ SHORT_TEXT_ROWS = (
 
 def per_repository() -> list[tuple[Tickets, Tickets]]:
     """NLBSE'24's protocol: per repository, its train.csv rows and its test.csv rows."""
-    folder = SHARED / "github_issues_nlbse24"
+    folder = dataset_dir("github_issues_nlbse24")
     train, test = (
         read_tickets(folder / "train.csv", ["repo"]),
         read_tickets(folder / "test.csv", ["repo"]),

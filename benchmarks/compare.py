@@ -61,7 +61,7 @@ from _compare_report import PROTOCOL, dataset_tables, nlbse_table, plots, versio
 from _compare_targets import issue_targets
 from _report import machine, publish
 from _systems import SYSTEMS, Naive, System, Ticket, missing
-from quality import OFFICIAL_SPLITS, SHARED, _subset
+from quality import OFFICIAL_SPLITS, _subset, dataset_dir
 from ticket_triage.core.thresholds import target_threshold
 from ticket_triage.training.data import Tickets, read_tickets
 from ticket_triage.training.evaluate import expected_calibration_error, per_class_scores
@@ -112,7 +112,7 @@ def load_split(name: str, limit: int | None) -> Split:
     train_repos: list[str] = []
     test_repos: list[str] = []
     if name == "github_issues_nlbse24":
-        folder = SHARED / name
+        folder = dataset_dir(name)
         train, train_repos = _without_repo(
             _sample(read_tickets(folder / "train.csv", ["repo"]), limit)
         )
@@ -120,11 +120,11 @@ def load_split(name: str, limit: int | None) -> Split:
             _sample(read_tickets(folder / "test.csv", ["repo"]), limit)
         )
     elif name in OFFICIAL_SPLITS:
-        folder = SHARED / name
+        folder = dataset_dir(name)
         train = _sample(read_tickets(folder / "train.csv"), limit)
         test = _sample(read_tickets(folder / "test.csv"), limit)
     else:
-        tickets = _sample(read_tickets(SHARED / name / "tickets.csv"), limit)
+        tickets = _sample(read_tickets(dataset_dir(name) / "tickets.csv"), limit)
         train_rows, test_rows = split_rows(tickets.labels, 0.2, 0)
         train, test = _subset(tickets, train_rows), _subset(tickets, test_rows)
     fit_rows, validation_rows = split_rows(train.labels, 0.2, 0)
@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--datasets",
         type=lambda s: _list(s, DATASETS),
-        default=[d for d in DATASETS if (SHARED / d).is_dir()],  # banking77 may be missing
+        default=[d for d in DATASETS if dataset_dir(d).is_dir()],  # banking77 may be missing
     )
     parser.add_argument("--systems", type=lambda s: _list(s, list(SYSTEMS)), default=list(SYSTEMS))
     parser.add_argument("--limit", type=int, help="use at most N rows of each data file")

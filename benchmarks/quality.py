@@ -24,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -48,6 +49,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 
 
+def dataset_dir(name: str) -> Path:
+    """A shared dataset's folder; one this copy of ../shared/datasets lacks (banking77, built by
+    ``benchmarks/get_banking77.py``) is looked for in the folder ``TRIAGE_EXTRA_DATASETS`` names."""
+    extra = os.environ.get("TRIAGE_EXTRA_DATASETS")
+    if extra and not (SHARED / name).is_dir() and (Path(extra) / name).is_dir():
+        return Path(extra) / name
+    return SHARED / name
+
+
 def _subset(tickets: Tickets, rows: np.ndarray) -> Tickets:
     return Tickets(
         path=tickets.path,
@@ -60,7 +70,7 @@ def _subset(tickets: Tickets, rows: np.ndarray) -> Tickets:
 
 
 #: Datasets with an official train.csv / test.csv split; banking77 (short many-intent requests,
-#: issue 13) is used where ../shared/datasets has it.
+#: issue 13) is used where it exists (see :func:`dataset_dir`).
 OFFICIAL_SPLITS = ("github_issues_nlbse24", "banking77")
 
 
@@ -68,12 +78,12 @@ def _splits(metadata: list[str] | None = None) -> dict[str, tuple[Tickets, Ticke
     out = {}
     if metadata is None:
         for name in OFFICIAL_SPLITS:
-            if (SHARED / name / "train.csv").is_file():
-                folder = SHARED / name
+            if (dataset_dir(name) / "train.csv").is_file():
+                folder = dataset_dir(name)
                 out[name] = (read_tickets(folder / "train.csv"), read_tickets(folder / "test.csv"))
     names = ["support_tickets_sample"] + (["bitext_customer_support"] if metadata is None else [])
     for name in names:
-        tickets = read_tickets(SHARED / name / "tickets.csv", metadata)
+        tickets = read_tickets(dataset_dir(name) / "tickets.csv", metadata)
         train_rows, test_rows = split_rows(tickets.labels, 0.2, 0)
         out[name] = (_subset(tickets, train_rows), _subset(tickets, test_rows))
     return out
