@@ -78,7 +78,7 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(sample_model: Path, tmp_path
     assert (tmp_path / "triage.db").is_file()
     assert not [line for line in lines if line["logger"].startswith("alembic")]
     upgraded = [line for line in lines if line["message"] == "prediction log schema upgraded"]
-    assert [line["to_revision"] for line in upgraded] == ["0002"]
+    assert [line["to_revision"] for line in upgraded] == ["0003"]
 
 
 @pytest.mark.parametrize("problem", ["no model", "bad rules"])

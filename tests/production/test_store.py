@@ -4,6 +4,7 @@ down."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from ticket_triage.core.errors import StoreUnavailable, UnknownPrediction
 from ticket_triage.production.recorder import Recorder
@@ -97,6 +99,37 @@ def test_feedback_is_stored_once_and_needs_a_known_prediction(open_store) -> Non
 def test_migrations_are_applied_once(open_store) -> None:
     open_store()
     assert open_store().count(PredictionRow) == 0  # already at head: nothing to do
+
+
+def test_upgrade_keeps_older_rows_as_live_and_unaudited(database_url: str) -> None:
+    # GIVEN a prediction log at revision 0002 (before roles and the audit sample) with a row
+    from alembic import command
+    from alembic.config import Config
+
+    from ticket_triage.production.store import MIGRATIONS
+
+    old = Store.open(database_url, migrate=False)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with old.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        row = prediction()
+        columns = ", ".join(f'"{key}"' for key in row)
+        values = ", ".join(f":{key}" for key in row)
+        statement = text(f"INSERT INTO predictions ({columns}) VALUES ({values})")
+        row = {**row, "probabilities": json.dumps(row["probabilities"])}
+        connection.execute(statement, {**row, "metadata": json.dumps(row["metadata"])})
+    old.close()
+    # WHEN the store opens (and migrates to the newest revision)
+    store = Store.open(database_url)
+    # THEN the old row answered as the live version and was not drawn for an audit
+    (stored,) = store.predictions()
+    store.close()
+    assert stored["role"] == "live"
+    assert stored["served_id"] is None
+    assert stored["needs_audit"] is False
+    assert stored["audit_probability"] is None
 
 
 def test_recorder_batches_off_the_request_path(open_store, tmp_path: Path) -> None:

@@ -42,10 +42,16 @@ def prediction_row(
     prediction_id: str | None = None,
     *,
     store_text: bool,
+    role: str = "live",
+    served_id: str | None = None,
+    needs_audit: bool = False,
+    audit_probability: float | None = None,
 ) -> dict[str, Any]:
     """The prediction log's row for a decision (a request's, or a help-desk ticket's): its
     text redacted (:mod:`~ticket_triage.production.redact`) when ``store_text``, else left out
-    (``TRIAGE_STORE_TEXT=none``)."""
+    (``TRIAGE_STORE_TEXT=none``). ``role`` says whether the version answered (``live``,
+    ``canary``) or only shadowed the decision ``served_id``; ``needs_audit`` marks a ticket
+    drawn, with ``audit_probability``, for an agent's confirmation."""
     heads = decision.heads
     keep = store_text
     return {
@@ -65,4 +71,8 @@ def prediction_row(
         "metadata": dict(ticket.get("metadata") or {}),
         "subject": redact(str(ticket.get("subject") or "")) if keep else None,
         "body": redact(str(ticket.get("body") or "")) if keep else None,
+        "role": role,
+        "served_id": served_id,
+        "needs_audit": needs_audit,
+        "audit_probability": audit_probability,
     }

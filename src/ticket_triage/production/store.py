@@ -8,7 +8,9 @@ Two tables, created and upgraded by Alembic migrations (``ticket_triage/migratio
   head label, confidence and probabilities, queue and rule, ``needs_review``, latency, the share
   of the ticket's hashed features the model never saw in training (input drift), metadata, and
   the subject and body **redacted** (``TRIAGE_STORE_TEXT=redacted``, see
-  :mod:`ticket_triage.production.redact`) or not at all (``none``).
+  :mod:`ticket_triage.production.redact`) or not at all (``none``); the ``role`` of the version
+  that made it (``live``, ``canary``, or ``shadow`` with ``served_id`` naming the decision that
+  was returned), and whether it was drawn for an audit (``needs_audit``, ``audit_probability``).
 - ``feedback``: an agent's final urgency / topic / queue for a prediction, who and when. A
   fingerprint of (prediction, labels, agent) is unique, so the same feedback sent twice is
   stored once.
@@ -38,6 +40,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    false,
     func,
     select,
 )
@@ -92,6 +95,10 @@ class PredictionRow(Base):
     meta: Mapped[dict[str, str]] = mapped_column("metadata", JSON)
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16), index=True, server_default="live")
+    served_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    needs_audit: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    audit_probability: Mapped[float | None] = mapped_column(Float)
 
 
 class FeedbackRow(Base):
