@@ -139,7 +139,8 @@ def test_the_package_holds_inference_code_and_the_model_only(package, sample_mod
     assert {"core", "serving", "production", "render", "connectors"} <= layers
     assert not layers & {"training", "cli", "sample"}
     versions = package / "production" / "migrations" / "versions"
-    assert {"0001_initial.py", "0002_connectors.py", "0003_roles_and_audit.py"} <= {p.name for p in versions.iterdir()}
+    migrations = {"0001_initial.py", "0002_connectors.py", "0003_roles_and_audit.py"}
+    assert migrations <= {p.name for p in versions.iterdir()}
     assert "httpx2" in top  # the help desks' client, imported only when one is connected
     # the rules and connectors files given to the build sit where the template points
     assert (unpacked / "rules.toml").read_text().startswith("[[rules]]")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import column, insert, table
 
 from ticket_triage.core.errors import StoreUnavailable, UnknownPrediction
 from ticket_triage.production.recorder import Recorder
@@ -115,11 +115,9 @@ def test_upgrade_keeps_older_rows_as_live_and_unaudited(database_url: str) -> No
         config.attributes["connection"] = connection
         command.upgrade(config, "0002")
         row = prediction()
-        columns = ", ".join(f'"{key}"' for key in row)
-        values = ", ".join(f":{key}" for key in row)
-        statement = text(f"INSERT INTO predictions ({columns}) VALUES ({values})")
-        row = {**row, "probabilities": json.dumps(row["probabilities"])}
-        connection.execute(statement, {**row, "metadata": json.dumps(row["metadata"])})
+        row |= {key: json.dumps(row[key]) for key in ("probabilities", "metadata")}
+        old_table = table("predictions", *(column(key) for key in row))  # the 0002 columns only
+        connection.execute(insert(old_table), row)
     old.close()
     # WHEN the store opens (and migrates to the newest revision)
     store = Store.open(database_url)

@@ -26,9 +26,7 @@ depends_on = None
 def upgrade() -> None:
     """Add ``role``, ``served_id``, ``needs_audit`` and ``audit_probability`` to ``predictions``."""
     with op.batch_alter_table("predictions") as table:
-        table.add_column(
-            sa.Column("role", sa.String(16), nullable=False, server_default="live")
-        )
+        table.add_column(sa.Column("role", sa.String(16), nullable=False, server_default="live"))
         table.add_column(sa.Column("served_id", sa.String(32)))
         table.add_column(
             sa.Column("needs_audit", sa.Boolean, nullable=False, server_default=sa.false())
