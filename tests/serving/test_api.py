@@ -449,10 +449,10 @@ def _secured(client: Any) -> dict[str, bool]:
     ("overrides", "protected"),
     [
         ({}, set()),
-        ({"api_token": TOKEN}, {"/v1/feedback"}),
+        ({"api_token": TOKEN}, {"/v1/feedback", "/v1/admin/reload"}),
         (
             {"api_token": TOKEN, "protect_triage": True},
-            {"/v1/feedback", "/v1/triage", "/v1/triage/batch"},
+            {"/v1/feedback", "/v1/admin/reload", "/v1/triage", "/v1/triage/batch"},
         ),
     ],
 )

@@ -6,6 +6,8 @@ import time
 
 from sqlalchemy import create_engine
 
+from ticket_triage.cli.common import EXAMPLES
+from ticket_triage.production.audit import audit_draw
 from ticket_triage.production.store import FeedbackRow, PredictionRow
 
 TICKET = {
@@ -137,3 +139,76 @@ def test_feedback_round_trip_on_sqlite_and_postgresql(make_client, database_url)
     assert (row["id"], row["final_topic"], row["agent"]) == (decision["id"], "billing", "kim")
     assert store.count(FeedbackRow) == 1
     store.close()
+
+
+def test_audit_sample_is_in_the_response_and_the_log(make_client) -> None:
+    # GIVEN a service auditing every automatically routed ticket, and one auditing none
+    audited = make_client(audit_share=1.0)
+    plain = make_client()
+    tickets = {"tickets": [TICKET, *EXAMPLES] * 4}
+    # WHEN a batch is triaged by each
+    results = audited.post("/v1/triage/batch", json=tickets).json()["results"]
+    untouched = plain.post("/v1/triage/batch", json=tickets).json()["results"]
+    _recorder(audited).flush()
+    _recorder(plain).flush()
+    # THEN exactly the automatically routed tickets are flagged, in the response and the log,
+    # each with the probability it had of entering the labelled sample
+    assert 0 < sum(r["needs_review"] for r in results) < len(results)
+    assert [r["needs_audit"] for r in results] == [not r["needs_review"] for r in results]
+    rows = {row["id"]: row for row in _store(audited).predictions()}
+    for result in results:
+        row = rows[result["id"]]
+        assert row["needs_audit"] is result["needs_audit"]
+        assert row["audit_probability"] == 1.0
+    # and with a share of one half the draw is the decision id's, reproducible from it
+    half = make_client(audit_share=0.5)
+    drawn = half.post("/v1/triage/batch", json={"tickets": [TICKET, *EXAMPLES] * 8}).json()[
+        "results"
+    ]
+    _recorder(half).flush()
+    logged = {row["id"]: row for row in _store(half).predictions()}
+    for result in drawn:
+        expected = audit_draw(result["id"], result["needs_review"], 0.5)
+        assert result["needs_audit"] is expected.needs_audit
+        assert logged[result["id"]]["audit_probability"] == (1.0 if result["needs_review"] else 0.5)
+    auto = [r for r in drawn if not r["needs_review"]]
+    assert 0 < sum(r["needs_audit"] for r in auto) < len(auto)
+    # and without TRIAGE_AUDIT_SHARE nothing is flagged and no probability is claimed
+    assert not any(r["needs_audit"] for r in untouched)
+    assert {row["audit_probability"] for row in _store(plain).predictions()} == {None}
+    assert {row["needs_audit"] for row in _store(plain).predictions()} == {False}
+
+
+def test_compare_page_shows_the_verdict(make_client) -> None:
+    # GIVEN served decisions, each shadowed by a candidate that always predicts "bug"
+    client = make_client()
+    served = client.post("/v1/triage/batch", json={"tickets": [TICKET] * 3}).json()["results"]
+    _recorder(client).flush()
+    store = _store(client)
+    rows = {row["id"]: row for row in store.predictions()}
+    shadows = [
+        {
+            **rows[r["id"]],
+            "id": r["id"][:-4] + "beef",
+            "model_version": "cand",
+            "topic": "bug",
+            "role": "shadow",
+            "served_id": r["id"],
+        }
+        for r in served
+    ]
+    store.add_predictions(shadows)
+    client.post("/v1/feedback", json={"id": served[0]["id"], "topic": "billing"})
+    live = served[0]["model_version"]
+    # WHEN the comparison page is asked for
+    page = client.get("/dashboard/compare", params={"live": live, "candidate": "cand"})
+    # THEN it answers with the pairs and refuses to recommend on one ticket of feedback
+    assert page.status_code == 200
+    assert "3 tickets decided by both" in page.text
+    assert "insufficient" in page.text
+    assert "1 paired tickets have feedback, fewer than the 50" in page.text
+    # and a bad request is a message, not a traceback
+    same = client.get("/dashboard/compare", params={"live": live, "candidate": live})
+    assert same.status_code == 200
+    assert "are both" in same.text
+    assert client.get("/dashboard/compare", params={"live": live}).status_code == 422

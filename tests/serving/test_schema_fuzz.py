@@ -78,7 +78,6 @@ UNDOCUMENTED_STATUSES: dict[str, dict[int, str]] = {
         200: "the same feedback was already stored (api.feedback)",
     },
     "GET /v1/model": _UNREADY,
-    "GET /dashboard": _UNREADY,
 }
 
 #: 422s for requests the schema accepts but the service refuses by a rule the schema does not

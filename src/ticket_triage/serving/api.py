@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     metrics = Metrics(service.model_version, lambda: service.store_up)
     service.listeners.append(metrics.observe)
     service.webhook_listeners.append(metrics.webhook)
+    metrics.watch_versions(service.version_stats)
     connectors = service.loaded.connectors if service.ready else None
     if connectors is not None:
         connectors.worker.listeners.append(metrics.write_back)
@@ -114,7 +115,7 @@ def _document_auth(schema: dict[str, Any], settings: Settings) -> dict[str, Any]
     """
     for path, operations in schema.get("paths", {}).items():
         protected = settings.api_token is not None and (
-            path.startswith("/v1/feedback") or settings.protect_triage
+            path.startswith(("/v1/feedback", "/v1/admin")) or settings.protect_triage
         )
         for operation in operations.values():
             if "security" in operation and not protected:

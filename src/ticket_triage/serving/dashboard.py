@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse
 from ticket_triage.core.errors import StoreUnavailable
 from ticket_triage.production.monitoring import CSS, build_report, report_html
 from ticket_triage.render.html import esc
+from ticket_triage.render.html import page as render_page
 from ticket_triage.serving.dependencies import ReadyDep
 from ticket_triage.serving.service import Service
 
@@ -206,6 +207,9 @@ class Dashboard:
                 report = report_html(built, figures=figures)
             except StoreUnavailable:
                 note = "The database is unavailable: no report until it is back."
+        if service.canary_alert is not None:
+            reason, version = service.canary_alert
+            note += f" ALERT: a guard rail stopped canary {version} ({reason})."
         desks = service.loaded.connectors
         if desks is not None:
             report = (report or "") + _help_desks_html(desks.outbox)
@@ -249,7 +253,17 @@ def _help_desks_html(outbox: Outbox) -> str:
 router = APIRouter(tags=["health"])
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
+#: Both pages need the model: an unready service says so in the API's JSON error body, which is
+#: spelled out because FastAPI would list a response ``model`` under the page's text/html.
+_UNREADY: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "The model is not loaded (see /readyz).",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
+}
+
+
+@router.get("/dashboard", response_class=HTMLResponse, responses=_UNREADY)
 async def dashboard(
     request: Request,
     service: ReadyDep,
@@ -258,3 +272,34 @@ async def dashboard(
     """The monitoring report (per-class quality, queues, drift, alerts) and a try-a-ticket form."""
     board: Dashboard = request.app.state.dashboard
     return HTMLResponse(await run_in_threadpool(board.render, days))
+
+
+@router.get("/dashboard/compare", response_class=HTMLResponse, responses=_UNREADY)
+async def compare_page(
+    service: ReadyDep,
+    live: Annotated[str, Query(min_length=1, max_length=64, description="Live version.")],
+    candidate: Annotated[str, Query(min_length=1, max_length=64, description="Candidate.")],
+    days: Annotated[int, Query(ge=1, le=366, description="The window, in days.")] = 7,
+) -> HTMLResponse:
+    """``triage compare`` as a page: live against candidate on the same tickets."""
+    from ticket_triage.production.monitoring.compare import compare
+    from ticket_triage.production.monitoring.html import compare_html
+
+    recorder = service.loaded.recorder
+    if recorder is None:
+        body = "<p>No prediction log is configured (TRIAGE_DATABASE_URL).</p>"
+    else:
+
+        def build() -> str:
+            recorder.flush()
+            since = datetime.now(UTC) - timedelta(days=days)
+            try:
+                return compare_html(compare(recorder.store, live, candidate, since=since))
+            except ValueError as exc:
+                return f'<p class="verdict warn">{esc(str(exc))}</p>'
+            except StoreUnavailable:
+                return "<p>The database is unavailable: no comparison until it is back.</p>"
+
+        body = await run_in_threadpool(build)
+    title = f"ticket-triage: {live} against {candidate}, last {days} days"
+    return HTMLResponse(render_page(title, CSS, [body]))

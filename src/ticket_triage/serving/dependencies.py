@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ticket_triage.serving.service import Service
 
-__all__ = ["Explain", "ReadyDep", "ServiceDep", "feedback_token", "triage_token"]
+__all__ = ["Explain", "ReadyDep", "ServiceDep", "admin_token", "feedback_token", "triage_token"]
 
 _bearer = HTTPBearer(auto_error=False, description="TRIAGE_API_TOKEN, when the service sets one.")
 
@@ -61,6 +61,17 @@ async def triage_token(
     service: Service = request.app.state.service
     if service.settings.protect_triage:
         _check_token(service, credentials)
+
+
+async def admin_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Admin routes always need the token: without one configured they are refused."""
+    service: Service = request.app.state.service
+    if service.settings.api_token is None:
+        raise HTTPException(403, "admin routes need TRIAGE_API_TOKEN to be set")
+    _check_token(service, credentials)
 
 
 ServiceDep = Annotated[Service, Depends(_service)]

@@ -20,6 +20,7 @@ __all__ = ["BATCH_PATH", "GITHUB_PATH", "WEBHOOKS", "Guard", "Timing"]
 BATCH_PATH = "/v1/triage/batch"
 WEBHOOKS = "/v1/connectors/"
 GITHUB_PATH = "/v1/connectors/github"
+ADMIN = "/v1/admin/"
 
 
 class Guard:
@@ -43,8 +44,10 @@ class Guard:
                 message["headers"] = [*message.get("headers", []), self.header]
             await send(message)
 
-        if scope["method"] != "POST" or not scope["path"].startswith("/v1/"):
-            # Only the JSON endpoints take a body; anything else is FastAPI's 404 or 405.
+        path = scope["path"]
+        if scope["method"] != "POST" or not path.startswith("/v1/") or path.startswith(ADMIN):
+            # Only the JSON endpoints take a body (admin actions read none); anything else is
+            # FastAPI's 404 or 405.
             await self.app(scope, receive, send_with_version)
             return
         headers = dict(scope["headers"])

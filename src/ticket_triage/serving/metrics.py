@@ -34,7 +34,7 @@ from prometheus_client import (
     Info,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ticket_triage.core.errors import TriageError
 from ticket_triage.serving.schemas import TriageOut
@@ -108,6 +108,11 @@ class Metrics:
         ``state="dead"``)."""
         self.registry.register(_OutboxCollector(counts))
 
+    def watch_versions(self, stats: Callable[[], dict[str, Any]]) -> None:
+        """Report the versions served and the shadow/canary/guard-rail counts at every scrape
+        (``stats`` is :meth:`~ticket_triage.serving.service.Service.version_stats`)."""
+        self.registry.register(_VersionsCollector(stats))
+
     def observe(self, decisions: Sequence[TriageOut]) -> None:
         """Count a request's decisions."""
         for decision in decisions:
@@ -146,6 +151,56 @@ class _OutboxCollector:
             for state, n in states.items():
                 family.add_metric([desk, state], n)
         yield family
+
+
+class _VersionsCollector:
+    """The served versions and their counters, read from the service at scrape time:
+
+    ``triage_model_served{role, version}`` (1 per role served), ``triage_shadow_total{outcome}``
+    (scored, dropped, error), ``triage_model_events_total{event}`` (swaps, reload_failures,
+    canary_errors), ``triage_canary_stops_total{reason}``, ``triage_canary_alert{reason,
+    version}`` (1 after a guard-rail stop, until a new canary is served),
+    ``triage_model_reload_ok`` (0 while the last reload failed) and
+    ``triage_model_swap_seconds`` (the last swap's load-and-swap time)."""
+
+    def __init__(self, stats: Callable[[], dict[str, Any]]) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
+        stats = self.stats()
+        served = GaugeMetricFamily(
+            "triage_model_served", "The version served per role.", labels=["role", "version"]
+        )
+        for role, version in stats["versions"].items():
+            if version is not None:
+                served.add_metric([role, version], 1)
+        shadow = CounterMetricFamily(
+            "triage_shadow", "Tickets given to the shadow version.", labels=["outcome"]
+        )
+        for outcome, n in stats["shadow"].items():
+            shadow.add_metric([outcome], n)
+        events = CounterMetricFamily(
+            "triage_model_events", "Swaps, failed reloads, canary errors.", labels=["event"]
+        )
+        for event in ("swaps", "reload_failures", "canary_errors"):
+            events.add_metric([event], stats["events"].get(event, 0))
+        stops = CounterMetricFamily(
+            "triage_canary_stops", "Canaries stopped by a guard rail.", labels=["reason"]
+        )
+        for reason, n in stats["stops"].items():
+            stops.add_metric([reason], n)
+        alert = GaugeMetricFamily(
+            "triage_canary_alert", "A guard rail stopped the canary.", labels=["reason", "version"]
+        )
+        if stats["alert"] is not None:
+            alert.add_metric(list(stats["alert"]), 1)
+        yield from (served, shadow, events, stops, alert)
+        yield GaugeMetricFamily(
+            "triage_model_reload_ok", "0 while the last reload failed.", value=stats["reload_ok"]
+        )
+        yield GaugeMetricFamily(
+            "triage_model_swap_seconds", "The last swap's load time.", value=stats["swap_seconds"]
+        )
 
 
 def emf_line(decisions: Iterable[TriageOut], namespace: str = "ticket-triage") -> str:

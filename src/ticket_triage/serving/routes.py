@@ -8,6 +8,7 @@
 ``GET /healthz``           the process is alive
 ``GET /readyz``            the model is loaded and verified (503 with the reason if not)
 ``GET /metrics``           Prometheus counters
+``POST /v1/admin/reload``  re-read the registry's pointers (or the version dirs) now; token
 =========================  =================================================================
 """
 
@@ -25,6 +26,7 @@ from ticket_triage.serving.dependencies import (
     Explain,
     ReadyDep,
     ServiceDep,
+    admin_token,
     feedback_token,
     triage_token,
 )
@@ -92,7 +94,12 @@ async def healthz(service: ServiceDep) -> HealthOut:
 @_health.get("/readyz", responses={503: {"model": ReadyOut}})
 async def readyz(service: ServiceDep) -> Any:
     """The model and routing rules are loaded and verified."""
-    body = ReadyOut(ready=service.ready, model_version=service.model_version, detail=service.error)
+    body = ReadyOut(
+        ready=service.ready,
+        model_version=service.model_version,
+        detail=service.error or service.reload_error,
+        versions=service.loaded.models.versions() if service.ready else None,
+    )
     if not service.ready:
         return JSONResponse(body.model_dump(), status_code=503)
     return body
@@ -160,5 +167,29 @@ async def model_info(service: ReadyDep) -> ModelOut:
     return service.describe()
 
 
+_admin = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    dependencies=[Depends(admin_token)],
+    responses={
+        401: _BODY_ERRORS[401],
+        403: error_response("No TRIAGE_API_TOKEN is configured: admin routes are off."),
+        503: _BODY_ERRORS[503],
+    },
+)
+
+
+@_admin.post("/reload", responses={409: error_response("The versions could not be loaded.")})
+async def reload(service: ReadyDep) -> ReadyOut:
+    """Load the versions the registry's pointers (or the version directories) name now, instead
+    of at the next poll; verified before the swap, the old versions keep serving on failure."""
+    await run_in_threadpool(service.reload)
+    if service.reload_error is not None:
+        raise HTTPException(409, service.reload_error)
+    return ReadyOut(
+        ready=True, model_version=service.model_version, versions=service.loaded.models.versions()
+    )
+
+
 #: Every router of the JSON API, in the order the app includes them.
-ROUTERS = (_health, _triage, _feedback, _model)
+ROUTERS = (_health, _triage, _feedback, _model, _admin)

@@ -107,6 +107,19 @@ class TriageOut(BaseModel):
     needs_review: bool
     model_version: str
     explanation: dict[str, ExplanationOut] | None = None
+    needs_audit: bool = Field(
+        False,
+        description="Drawn for the audit sample (TRIAGE_AUDIT_SHARE): an automatically routed "
+        "ticket an agent should confirm, so quality can be measured without review bias.",
+    )
+
+    def heads(self) -> dict[str, HeadOut]:
+        """The heads present (a model may have only one of urgency and topic)."""
+        return {
+            name: head
+            for name, head in (("urgency", self.urgency), ("topic", self.topic))
+            if head is not None
+        }
 
 
 class BatchOut(BaseModel):
@@ -143,6 +156,9 @@ class ReadyOut(BaseModel):
     ready: bool
     model_version: str | None
     detail: str | None = None
+    versions: dict[str, str | None] | None = Field(
+        None, description="Per role (live, shadow, canary), the version served."
+    )
 
 
 class HeadInfo(BaseModel):

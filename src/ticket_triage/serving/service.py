@@ -31,8 +31,10 @@ from ticket_triage.core.errors import (
     UnknownPrediction,
 )
 from ticket_triage.core.pipeline import Decision, Pipeline
+from ticket_triage.production.audit import audit_draw
 from ticket_triage.production.recorder import Recorder
 from ticket_triage.production.records import new_id, prediction_row
+from ticket_triage.serving.lifecycle import VersionLifecycle, model_set
 from ticket_triage.serving.schemas import (
     ExplanationOut,
     FeedbackIn,
@@ -43,26 +45,32 @@ from ticket_triage.serving.schemas import (
     TriageOut,
 )
 from ticket_triage.serving.settings import Settings
+from ticket_triage.serving.versions import ModelSet
 
 if TYPE_CHECKING:  # the connectors import httpx2, which a service without help desks never loads
     from ticket_triage.connectors.runtime import Connectors
 
-__all__ = ["Loaded", "Service", "result_heads"]
+__all__ = ["Loaded", "Service"]
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Loaded:
-    """What a ready service holds: the pipeline (model and rules), the prediction writer and
-    the help-desk connectors (when configured)."""
+    """What a ready service holds: the versions it serves (live, shadow, canary; replaced whole
+    by a swap), the prediction writer and the help-desk connectors (when configured)."""
 
-    pipeline: Pipeline
+    models: ModelSet
     recorder: Recorder | None
     connectors: Connectors | None = None
 
+    @property
+    def pipeline(self) -> Pipeline:
+        """The live version (model and rules)."""
+        return self.models.live
 
-class Service:
+
+class Service(VersionLifecycle):
     """The pipeline and prediction log of one process, or the reason they could not be loaded.
     Listeners (metrics) are called with every request's decisions."""
 
@@ -73,6 +81,7 @@ class Service:
         self.listeners: list[Callable[[Sequence[TriageOut]], None]] = []
         self.webhook_listeners: list[Callable[[str, str], None]] = []
         self._store_text = settings.store_text == "redacted"
+        self._start_versions(settings, loaded)
 
     @classmethod
     def start(cls, settings: Settings, *, background_writes: bool = True) -> Service:
@@ -86,8 +95,14 @@ class Service:
             request (Lambda, where nothing runs between invocations).
         """
         recorder = None
+        reload_error = None
         try:
             pipeline = Pipeline.load(settings.model_dir, settings.rules_file)
+            try:
+                models = model_set(settings, None, None, pipeline)
+            except Exception as exc:  # the live model still serves; the poller retries
+                models, reload_error = ModelSet(pipeline), f"other versions not loaded: {exc}"
+                logger.error("%s", reload_error)
             recorder = _recorder(settings, background_writes)
             connectors = _connectors(settings, pipeline, recorder, background_writes)
         except TriageError as exc:
@@ -104,11 +119,16 @@ class Service:
                 "help_desks": list(connectors.desks) if connectors else [],
             },
         )
-        return cls(settings, Loaded(pipeline, recorder, connectors), None)
+        service = cls(settings, Loaded(models, recorder, connectors), None)
+        service.reload_error = reload_error
+        return service
 
     def close(self) -> None:
         """Stop the outbox worker, then drain accepted prediction records to the database (or
         the spool) before exit."""
+        self._stop.set()
+        if self.shadow is not None:
+            self.shadow.close()
         if self._loaded is not None and self._loaded.connectors is not None:
             self._loaded.connectors.close()
         if self._loaded is not None and self._loaded.recorder is not None:
@@ -149,6 +169,7 @@ class Service:
             ``loc + (position, field)`` for a batch, ``(field,)`` for a single ticket.
         """
         started = time.perf_counter()
+        loaded = self.loaded  # one read: this request ends on the versions it started with
         for position, ticket in enumerate(tickets):
             size = len(ticket.subject.encode()) + len(ticket.body.encode())
             if size > self.settings.max_text_bytes:
@@ -158,22 +179,41 @@ class Service:
                     f"{self.settings.max_text_bytes} (TRIAGE_MAX_TEXT_BYTES)",
                 )
         top = self.settings.explain_top if explain else 0
+        dicts = [t.model_dump() for t in tickets]
         try:
-            decisions = self.loaded.pipeline.triage([t.model_dump() for t in tickets], explain=top)
+            decisions, roles, canary = self._decide(loaded.models, dicts, top)
         except InvalidTicket as exc:
             where = (*loc, exc.position) if loc and exc.position is not None else ()
             raise Rejected((*where, "body"), exc.reason) from exc
         ids = [new_id() for _ in decisions]
-        out = [_triage_out(decision, id_) for decision, id_ in zip(decisions, ids, strict=True)]
+        share = self.settings.audit_share
+        audits = [audit_draw(i, d.needs_review, share) for i, d in zip(ids, decisions, strict=True)]
+        out = [
+            _triage_out(decision, id_, audit.needs_audit)
+            for decision, id_, audit in zip(decisions, ids, audits, strict=True)
+        ]
         elapsed_ms = (time.perf_counter() - started) * 1000
-        recorder = self.loaded.recorder
+        recorder = loaded.recorder
         if recorder is not None:
             per_ticket = elapsed_ms / len(out)
-            for ticket, decision, id_ in zip(tickets, decisions, ids, strict=True):
+            for ticket, decision, id_, role, audit in zip(
+                dicts, decisions, ids, roles, audits, strict=True
+            ):
                 row = prediction_row(
-                    ticket.model_dump(), decision, per_ticket, id_, store_text=self._store_text
+                    ticket,
+                    decision,
+                    per_ticket,
+                    id_,
+                    store_text=self._store_text,
+                    role=role,
+                    needs_audit=audit.needs_audit,
+                    audit_probability=audit.probability,
                 )
                 recorder.record(row)
+        if loaded.models.shadow is not None and self.shadow is not None:
+            self.shadow.submit(loaded.models.shadow, dicts, ids)
+        if canary is not None:
+            self._watch_canary(loaded.models, out, roles, canary)
         for listener in self.listeners:
             listener(out)
         for body in out:
@@ -183,7 +223,8 @@ class Service:
                     "id": body.id,
                     "queue": body.queue,
                     "needs_review": body.needs_review,
-                    "labels": {h: d.label for h, d in result_heads(body).items()},
+                    "needs_audit": body.needs_audit,
+                    "labels": {h: d.label for h, d in body.heads().items()},
                     "model_version": body.model_version,
                     "latency_ms": round(elapsed_ms / len(out), 3),
                 },
@@ -208,6 +249,7 @@ class Service:
             No database is configured, or it cannot take the write now.
         """
         self.check_feedback(feedback)
+        self.guard.feedback(feedback.id, {"urgency": feedback.urgency, "topic": feedback.topic})
         recorder = self.loaded.recorder
         if recorder is None:
             raise StoreUnavailable("feedback needs a database: set TRIAGE_DATABASE_URL")
@@ -295,15 +337,6 @@ def _recorder(settings: Settings, background: bool) -> Recorder | None:
     return recorder.start() if background else recorder
 
 
-def result_heads(decision: TriageOut) -> dict[str, HeadOut]:
-    """The heads present in a decision (a model may have only one of urgency and topic)."""
-    return {
-        name: head
-        for name, head in (("urgency", decision.urgency), ("topic", decision.topic))
-        if head is not None
-    }
-
-
 def _connectors(
     settings: Settings, pipeline: Pipeline, recorder: Recorder | None, background: bool
 ) -> Connectors | None:
@@ -330,7 +363,7 @@ def _connectors(
     )
 
 
-def _triage_out(decision: Decision, prediction_id: str) -> TriageOut:
+def _triage_out(decision: Decision, prediction_id: str, needs_audit: bool = False) -> TriageOut:
     """The response body of one decision."""
     # Keyword construction on the hot path: a quarter of a microsecond per head faster than
     # validating from attributes (measured); an explanation is rare, its fields have the same names.
@@ -357,4 +390,5 @@ def _triage_out(decision: Decision, prediction_id: str) -> TriageOut:
         needs_review=decision.needs_review,
         model_version=decision.result.model_version,
         explanation=explanation,
+        needs_audit=needs_audit,
     )

@@ -16,6 +16,7 @@ setting                       environment variable                 default
 ``database_url``              ``TRIAGE_DATABASE_URL``              none (serve: SQLite file)
 ``store_text``                ``TRIAGE_STORE_TEXT``                ``redacted`` (or ``none``)
 ``spool_path``                ``TRIAGE_SPOOL_PATH``                ``triage-spool.jsonl``
+``audit_share``               ``TRIAGE_AUDIT_SHARE``               0: no audit sample (e.g. 0.02)
 ``connectors_file``           ``TRIAGE_CONNECTORS_FILE``           none: no help desk
 ``connectors_worker``         ``TRIAGE_CONNECTORS_WORKER``         true: send write-backs here
 ``connectors_retry_base``     ``TRIAGE_CONNECTORS_RETRY_BASE``     2 s, doubling (full jitter)
@@ -27,6 +28,20 @@ setting                       environment variable                 default
 ``freshdesk_api_key``         ``TRIAGE_FRESHDESK_API_KEY``         the API key
 ``github_webhook_secret``     ``TRIAGE_GITHUB_WEBHOOK_SECRET``     the webhook's secret
 ``github_token``              ``TRIAGE_GITHUB_TOKEN``              token with issues: write
+``shadow_model_dir``          ``TRIAGE_SHADOW_MODEL_DIR``          none: no shadow version
+``canary_model_dir``          ``TRIAGE_CANARY_MODEL_DIR``          none: no canary version
+``canary_share``              ``TRIAGE_CANARY_SHARE``              0.1 of the keys (0..1)
+``canary_key``                ``TRIAGE_CANARY_KEY``                ``requester_id`` (metadata)
+``registry``                  ``TRIAGE_REGISTRY``                  none: versions from the dirs
+``registry_poll_seconds``     ``TRIAGE_REGISTRY_POLL_SECONDS``     10 s between pointer reads
+``registry_cache``            ``TRIAGE_REGISTRY_CACHE``            a temporary folder
+``shadow_queue``              ``TRIAGE_SHADOW_QUEUE``              1000 jobs, then dropped
+``canary_window``             ``TRIAGE_CANARY_WINDOW``             the canary's last 500 requests
+``canary_min_requests``       ``TRIAGE_CANARY_MIN_REQUESTS``       50 before a bound is judged
+``canary_max_error_rate``     ``TRIAGE_CANARY_MAX_ERROR_RATE``     0.05
+``canary_max_p99_ms``         ``TRIAGE_CANARY_MAX_P99_MS``         250 ms of canary scoring
+``canary_min_precision``      ``TRIAGE_CANARY_MIN_PRECISION``      none: not judged
+``canary_min_feedback``       ``TRIAGE_CANARY_MIN_FEEDBACK``       30 judged decisions
 ============================  ===================================  ============================
 
 Nothing else in the service reads ``os.environ``. An unsafe or inconsistent value (a short token,
@@ -99,6 +114,13 @@ class Settings(HelpDeskSecrets):
         Path("triage-spool.jsonl"),
         description="Where prediction records wait while the database is down.",
     )
+    audit_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of automatically routed tickets flagged needs_audit for an agent to "
+        "confirm (ticket_triage.production.audit); 0 turns the audit sample off.",
+    )
     connectors_file: Path | None = Field(
         None, description="connectors.toml: the help desks whose webhooks this service takes."
     )
@@ -114,6 +136,29 @@ class Settings(HelpDeskSecrets):
     connectors_max_age: float = Field(
         86_400.0, gt=0, le=30 * 86_400, description="Seconds a write-back is retried, then dead."
     )
+    shadow_model_dir: Path | None = Field(
+        None, description="A version scored beside live on every ticket, logged, never returned."
+    )
+    canary_model_dir: Path | None = Field(
+        None, description="A version answering the canary share of the stickiness keys."
+    )
+    canary_share: float = Field(0.1, ge=0, le=1, description="The share of keys on the canary.")
+    canary_key: str = Field(
+        "requester_id", min_length=1, max_length=64, description="The metadata key canary "
+        "stickiness hashes (a requester or ticket id); tickets without it are served live."
+    )  # fmt: skip
+    registry: str | None = Field(
+        None, description="A model registry (folder or s3://...): its pointers name the versions."
+    )
+    registry_poll_seconds: float = Field(10.0, ge=0.05, le=3600)
+    registry_cache: Path | None = Field(None, description="Where registry versions are fetched.")
+    shadow_queue: int = Field(1000, ge=1, le=1_000_000)
+    canary_window: int = Field(500, ge=10, le=1_000_000)
+    canary_min_requests: int = Field(50, ge=1, le=1_000_000)
+    canary_max_error_rate: float | None = Field(0.05, ge=0, le=1)
+    canary_max_p99_ms: float | None = Field(250.0, gt=0)
+    canary_min_precision: float | None = Field(None, ge=0, le=1)
+    canary_min_feedback: int = Field(30, ge=1, le=1_000_000)
 
     @field_validator("database_url")
     @classmethod

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ticket_triage.production.monitoring.drift import PSI_ALERT
+from ticket_triage.production.monitoring.quality import FEEDBACK_LABEL
 from ticket_triage.render.html import CSS as _PAGE_CSS
 from ticket_triage.render.html import esc, figures_html, fmt, page, pct
 
-__all__ = ["CSS", "report_html", "write_report"]
+__all__ = ["CSS", "compare_html", "report_html", "write_report"]
 
 #: The report's styles: the evaluation report's, plus the alert and table tweaks used here. The
 #: dashboard page includes this once around :func:`report_html`'s fragment.
@@ -175,7 +176,7 @@ def _head_html(name: str, head: Mapping[str, Any], min_support: int, figures: bo
         )
     out.append("</table>")
     feedback = head["feedback"]
-    out.append(f"<h3>On agent feedback ({fmt(feedback['n'])} tickets)</h3>")
+    out.append(f"<h3>On agent feedback ({fmt(feedback['n'])} tickets): {esc(FEEDBACK_LABEL)}</h3>")
     if not feedback["n"]:
         out.append(f'<p class="verdict none">No feedback with a {esc(name)} label yet.</p>')
     else:
@@ -187,6 +188,7 @@ def _head_html(name: str, head: Mapping[str, Any], min_support: int, figures: bo
         out.append(_scores_table(feedback["per_class"], head["target"]))
         out.append(_weekly_table(feedback["weekly"], head["target"]))
         out.append(_confusion_html(feedback["confusion"]))
+    out.append(_audit_html(head.get("audit"), feedback["per_class"]))
     if figures:
         from ticket_triage.production.monitoring.figures import head_figures
 
@@ -250,6 +252,47 @@ def _weekly_table(weekly: Sequence[Mapping[str, Any]], target: Mapping[str, Any]
     return "\n".join(out)
 
 
+def _audit_html(audit: Mapping[str, Any] | None, feedback: Mapping[str, Any]) -> str:
+    """Audit-weighted precision and recall with their intervals, the feedback-only figures
+    beside them (a report from before the audit sample has no ``audit``: nothing shown)."""
+    if audit is None:
+        return ""
+    out = [
+        f"<h3>{esc(audit['label'])}</h3>",
+        f"<p>{fmt(audit['n_labelled'])} labelled tickets of the designed sample "
+        f"({fmt(audit['n_sample'])} reviewed or audited, {fmt(audit['n_audited'])} labelled by "
+        f"an audit), weighted by the inverse of their inclusion probability. Interval: "
+        f"{esc(audit['interval'])}.</p>",
+    ]
+    if not audit["n_audited"]:
+        out.append(
+            '<p class="verdict none">No labelled audit tickets: the automatic decisions are '
+            "not measured (set TRIAGE_AUDIT_SHARE).</p>"
+        )
+        return "\n".join(out)
+    out.append(
+        "<table><tr><th>class</th><th>precision (weighted)</th><th>95% interval</th>"
+        "<th>precision (feedback only)</th><th>recall (weighted)</th><th>95% interval</th>"
+        "<th>recall (feedback only)</th></tr>"
+    )
+    for label, scores in audit["per_class"].items():
+        cells = []
+        for metric in ("precision", "recall"):
+            value = scores[metric]
+            cells += [
+                fmt(value["estimate"]),
+                f"{fmt(value['low'])} to {fmt(value['high'])}",
+                fmt(feedback.get(label, {}).get(metric)),
+            ]
+        out.append(
+            f"<tr><td>{esc(label)}</td>"
+            + "".join(f"<td class='num'>{c}</td>" for c in cells)
+            + "</tr>"
+        )
+    out.append("</table>")
+    return "\n".join(out)
+
+
 def _confusion_html(confusion: Mapping[str, Any]) -> str:
     labels = confusion["labels"]
     out = [
@@ -263,4 +306,58 @@ def _confusion_html(confusion: Mapping[str, Any]) -> str:
             + "</tr>"
         )
     out.append("</table>")
+    return "\n".join(out)
+
+
+def compare_html(report: Mapping[str, Any]) -> str:
+    """A comparison of :func:`~ticket_triage.production.monitoring.compare.compare` as an HTML
+    fragment: the verdict first, then traffic and the per-class differences."""
+    live, candidate = report["live"], report["candidate"]
+    kind = {"promote": "ok", "keep_live": "warn"}.get(report["verdict"], "none")
+    out = [
+        '<section class="compare">',
+        f"<p class='meta'>{fmt(report['n_pairs'])} tickets decided by both "
+        f"<code>{esc(live)}</code> (live) and <code>{esc(candidate)}</code> (candidate); "
+        f"{fmt(report['n_feedback'])} with feedback, {fmt(report['n_audited'])} from the audit "
+        "sample.</p>",
+        f'<p class="verdict {kind}">{esc(report["verdict"])}: {esc(report["recommendation"])}</p>',
+    ]
+    if report["n_pairs"]:
+        models = report["models"]
+        out.append(f"<table><tr><th></th><th>{esc(live)}</th><th>{esc(candidate)}</th></tr>")
+        rows = [("review rate", [pct(models[v]["review_rate"]) for v in (live, candidate)])]
+        rows += [
+            (f"latency {key} ms", [fmt(models[v]["latency_ms"][key]) for v in (live, candidate)])
+            for key in ("mean", "p50", "p99")
+        ]
+        queues = sorted({q for v in (live, candidate) for q in models[v]["queues"]})
+        rows += [
+            (f"queue {q}", [pct(models[v]["queues"].get(q, 0.0)) for v in (live, candidate)])
+            for q in queues
+        ]
+        rows += [(f"agreement: {k}", [pct(v), ""]) for k, v in report["agreement"].items()]
+        for name, cells in rows:
+            out.append(
+                f"<tr><td>{esc(name)}</td>"
+                + "".join(f"<td class='num'>{c}</td>" for c in cells)
+                + "</tr>"
+            )
+        out.append("</table>")
+    basis = report["basis"]
+    for head, bases in report.get("differences", {}).items():
+        out.append(f"<h3>{esc(head)}: candidate minus live, {esc(report['labels'][basis])}</h3>")
+        out.append(
+            "<table><tr><th>class</th><th>metric</th><th>difference</th>"
+            "<th>paired bootstrap 95% interval</th></tr>"
+        )
+        for label, metrics in bases[basis].get("per_class", {}).items():
+            for metric, value in metrics.items():
+                interval = f"{fmt(value['low'])} to {fmt(value['high'])}"
+                out.append(
+                    f"<tr><td>{esc(label)}</td><td>{metric}</td>"
+                    f"<td class='num'>{fmt(value['difference'])}</td>"
+                    f"<td class='num'>{interval}</td></tr>"
+                )
+        out.append("</table>")
+    out.append("</section>")
     return "\n".join(out)

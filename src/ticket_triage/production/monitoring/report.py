@@ -24,6 +24,11 @@ from ticket_triage.production.monitoring.drift import (
     psi,
     training_mix,
 )
+from ticket_triage.production.monitoring.quality import (
+    AUDIT_LABEL,
+    FEEDBACK_LABEL,
+    weighted_scores,
+)
 from ticket_triage.production.monitoring.scores import feedback_report
 from ticket_triage.production.monitoring.traffic import traffic
 from ticket_triage.production.monitoring.window import (
@@ -82,7 +87,10 @@ def build_report(
         JSON-serialisable (ISO timestamps, plain floats, ``None`` for undefined numbers); see
         the module docstring. Keys: ``schema_version``, ``generated_at``, ``model``, ``window``,
         ``previous_window``, ``n_predictions``, ``n_feedback``, ``summary`` (plain-words lines),
-        ``alerts``, ``notes``, ``rules``, ``traffic``, ``input_drift``, ``heads``.
+        ``alerts``, ``notes``, ``rules``, ``audit`` (the audit sample's size and what the two
+        kinds of figures are called), ``traffic``, ``input_drift``, ``heads`` (each with
+        ``feedback``: scores on feedback only, biased; and ``audit``: audit-weighted, see
+        :mod:`~ticket_triage.production.monitoring.quality`).
 
     Raises
     ------
@@ -147,6 +155,7 @@ def build_report(
             "review_rate_ratio": REVIEW_RATE_RATIO,
             "input_drift_rise": INPUT_DRIFT_RISE,
         },
+        "audit": _audit_summary(window, feedback),
         "traffic": traffic(window, previous, start, end, unit),
         "input_drift": input_drift(window, previous),
         "heads": heads,
@@ -155,6 +164,19 @@ def build_report(
     report["notes"] = list(notes(report, meta, training))
     report["summary"] = summary(report)
     return report
+
+
+def _audit_summary(window: Sequence[Row], feedback: Sequence[Row]) -> dict[str, Any]:
+    """How large the audit sample of the window is, and how the two kinds of figures are named
+    (``heads.<head>.feedback``: feedback only; ``heads.<head>.audit``: audit-weighted)."""
+    shares = {row.get("audit_probability") for row in window if not row.get("needs_review")}
+    return {
+        "feedback_label": FEEDBACK_LABEL,
+        "weighted_label": AUDIT_LABEL,
+        "audit_shares": sorted(s for s in shares if s is not None),
+        "n_flagged": sum(1 for row in window if row.get("needs_audit")),
+        "n_flagged_with_feedback": sum(1 for row in feedback if row.get("needs_audit")),
+    }
 
 
 def _head_metrics(training: object, head: str) -> Mapping[str, Any] | None:
@@ -216,6 +238,7 @@ def _head_report(
         "absent": [c for c in classes if n_now and not now[c]],
         "psi": drift,
         "feedback": feedback_report(name, classes, labels, labelled, start, end),
+        "audit": weighted_scores(name, labels, feedback),
     }
     if target:
         scores = report["feedback"]["per_class"].get(target["class"], {})
