@@ -66,7 +66,10 @@ def wilson(estimate: float, n_eff: float, confidence: float = 0.95) -> tuple[flo
     denominator = 1 + z * z / n_eff
     center = (estimate + z * z / (2 * n_eff)) / denominator
     half = z / denominator * np.sqrt(estimate * (1 - estimate) / n_eff + z * z / (4 * n_eff**2))
-    return max(0.0, float(center - half)), min(1.0, float(center + half))
+    # At 0 or 1 the bound is exactly 0 or 1; floating point would land a hair inside it.
+    low = 0.0 if estimate <= 0 else max(0.0, float(center - half))
+    high = 1.0 if estimate >= 1 else min(1.0, float(center + half))
+    return low, high
 
 
 def hajek(
