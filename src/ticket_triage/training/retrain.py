@@ -161,7 +161,15 @@ def build(
             " hold out less (--holdout-days, --holdout-share)"
         )
     columns = ["subject", "body", *heads, *metadata]
-    base = base.reindex(columns=[*columns, "id"]).fillna("").astype(str)
+    base = pd.DataFrame(
+        {
+            column: [
+                "" if column not in base.columns or pd.isna(value) else str(value)
+                for value in (base[column] if column in base.columns else [None] * len(base))
+            ]
+            for column in dict.fromkeys([*columns, "id"])
+        }
+    )
     keys = [key(subject, body) for subject, body in zip(base.subject, base.body, strict=True)]
     ids = base["id"].tolist()
     rows_of: dict[str, list[int]] = {}
