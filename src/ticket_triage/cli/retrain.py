@@ -56,17 +56,18 @@ def retrain(
 ) -> None:
     """Train a candidate on --base-data plus agents' corrections and confirmations, register it
     (made_by retrain, parent the live version) and compare both on held-out recent feedback."""
-    from ticket_triage.production.feedback_examples import feedback_examples, ticket_key
-    from ticket_triage.training.retrain import Holdout
-    from ticket_triage.training.retrain import retrain as run_retrain
-
     if holdout_days is not None and holdout_share is not None:
         raise fail("give --holdout-days or --holdout-share, not both")
-    holdout = Holdout(days=holdout_days, share=0.2 if holdout_share is None else holdout_share)
     store = open_registry(registry)
     live = store.pointers().live
     if live is None:
         raise fail(f"{store.location}: no live version to retrain (triage models promote VERSION)")
+    # the training libraries load only once the options and the registry are known to be good
+    from ticket_triage.production.feedback_examples import feedback_examples, ticket_key
+    from ticket_triage.training.retrain import Holdout
+    from ticket_triage.training.retrain import retrain as run_retrain
+
+    holdout = Holdout(days=holdout_days, share=0.2 if holdout_share is None else holdout_share)
     found = feedback_examples(open_store(database))
     skipped = {
         "without stored text": found.no_text,
