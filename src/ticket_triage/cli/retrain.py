@@ -32,7 +32,9 @@ def retrain(
     holdout_days: Annotated[
         float | None,
         typer.Option(
-            "--holdout-days", min=0.0, help="Hold out the feedback of the last N days (of the log)."
+            "--holdout-days",
+            min=0.0,
+            help="Hold out the feedback of the N days before the newest feedback.",
         ),
     ] = None,
     holdout_share: Annotated[
