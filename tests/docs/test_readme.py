@@ -84,3 +84,29 @@ def test_the_python_example_runs_as_written(sample_model: Path) -> None:
     assert namespace["decision"].queue
     assert len(namespace["columns"]["queue"]) == 2
     assert namespace["why"]["urgency"].label == namespace["result"]["urgency"].label
+
+
+def _command_names(command: object, prefix: str) -> list[str]:
+    """``triage train``, ``triage models promote``, ...: every runnable command of the app."""
+    children = getattr(command, "commands", None)
+    if not children:
+        return [prefix]
+    return [
+        name
+        for child_name, child in children.items()
+        for name in _command_names(child, f"{prefix} {child_name}")
+    ]
+
+
+def test_readme_documents_every_cli_command():
+    """A user finds each command written out as they would type it (``triage models rollback``),
+    so a new command without a README line fails here."""
+    import typer.main
+
+    from ticket_triage.cli import app
+
+    names = _command_names(typer.main.get_command(app), "triage")
+    assert "triage models rollback" in names
+    assert "triage retrain" in names
+    missing = [name for name in names if not re.search(rf"{re.escape(name)}(?![\w-])", README)]
+    assert not missing, f"README.md does not show: {', '.join(missing)}"

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ticket_triage.registry import Registry, RegistryError
-from ticket_triage.registry import Pointers
+from ticket_triage.registry import Pointers, Registry, RegistryError
 
 
 def test_add_list_show_and_fetch_round_trip(registry_store, sample_model: Path, tmp_path: Path):

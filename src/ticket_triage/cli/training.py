@@ -39,6 +39,13 @@ def train(
             help="Out-of-core training (chunks + SGD) in bounded memory, for very large files.",
         ),
     ] = None,
+    register: Annotated[
+        str | None,
+        typer.Option(
+            "--register",
+            help="Then add the model to this registry (folder or s3://...) as a new version.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print metrics.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
@@ -59,6 +66,15 @@ def train(
         result = run_training(data, out_dir, settings, progress=step)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if register is not None:
+        from ticket_triage.cli.models import open_registry, operator
+
+        entry = open_registry(register).add(result.out, made_by="train", by=operator(None))
+        err.print(
+            f"registered as {entry.version} in {register} (not live yet: "
+            f"triage models promote {entry.version})",
+            highlight=False,
+        )
     if as_json:
         sys.stdout.write(json.dumps(result.metrics, indent=2) + "\n")
         return
