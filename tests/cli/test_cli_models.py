@@ -141,6 +141,7 @@ def test_refusals_are_one_line_and_change_nothing(two_versions: Path, tmp_path: 
     # an unknown version names the known ones
     refused(triage("promote", "v0009", registry=registry), "v0009", "v0001, v0002")
     refused(triage("show", "latest", registry=registry), "not a registry version")
+    refused(triage("list", "--registry", "s3:/bucket/models"), "s3://bucket/prefix")
     # nothing to roll back to: no promotion, then only one
     refused(triage("rollback", registry=registry), "nothing to roll back")
     triage("promote", "v0001", registry=registry)

@@ -55,6 +55,8 @@ def open_registry(location: str) -> Registry:
     """The registry at ``location`` (RegistryError, a one-line failure, if it cannot be used)."""
     from ticket_triage.registry import Registry
 
+    if location.lower().startswith("s3:") and not location.startswith("s3://"):
+        raise fail(f"--registry {location}: an S3 registry is s3://bucket/prefix")
     return Registry.open(location)
 
 
