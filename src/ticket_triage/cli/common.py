@@ -191,7 +191,7 @@ DatabaseOption = Annotated[
 
 SinceOption = Annotated[
     str | None,
-    typer.Option(help="Only predictions since: 30d, 12h, 2w, or a date (2026-11-01); default all."),
+    typer.Option(help="Only predictions since: 30d, 12h, 2w, or a date (2026-11-01); unset: all."),
 ]
 
 
