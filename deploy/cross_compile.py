@@ -10,7 +10,7 @@ this way:
   ABI (it defines ``Py_LIMITED_API`` 3.11 itself), so one build against these headers, named
   ``_featurize.abi3.so``, loads on every CPython from 3.11 on. Its limited-API view of a str (a
   UCS4 copy, the character classes from ``str.isalnum``) costs nothing measurable per ticket
-  (BENCHMARKS.md, "On AWS Lambda").
+  (README, "On AWS Lambda").
 - **The C library**: Zig's clang (the ``ziglang`` wheel, in the dev group) links against stubs of
   any glibc version; the target is manylinux2014's glibc 2.17, which both Amazon Linux 2 (2.26)
   and Amazon Linux 2023 (2.34, the python3.12+ runtimes) provide. :func:`check` proves it from
