@@ -49,10 +49,14 @@ bench-soak: env $(MODEL)/manifest.json
 		--results $(RESULTS)
 
 # The AWS Lambda zip (deploy/template.yaml points at it): locked manylinux wheels for the
-# template's Python, the handler's modules and the model; fails beyond Lambda's size limits.
-# RULES=routing.toml and CONNECTORS=connectors.toml ship those files too.
+# template's Python and ARCH (x86_64 or arm64: deploy with the template's Architecture parameter
+# set the same), the C featuriser cross-compiled for it, the handler's modules and the model;
+# fails beyond Lambda's size limits. RULES=routing.toml and CONNECTORS=connectors.toml ship
+# those files too.
+ARCH ?= x86_64
 lambda-package: env $(MODEL)/manifest.json
 	UV=$(UV) $(BIN)/python deploy/build_lambda.py --model $(MODEL) --out build/lambda.zip \
+		--arch $(ARCH) \
 		$(if $(RULES),--rules $(RULES)) $(if $(CONNECTORS),--connectors $(CONNECTORS))
 
 # Known vulnerabilities in every locked dependency (pip-audit). It needs pypi.org's per-version

@@ -1,21 +1,25 @@
 """Build the AWS Lambda deployment zip: inference dependencies from the lock, the code, the model.
 
-    python deploy/build_lambda.py --model models/default --out build/lambda.zip
+    python deploy/build_lambda.py --model models/default --out build/lambda.zip [--arch arm64]
 
 1. ``deploy/requirements.txt`` is exported from ``uv.lock`` with the ``lambda`` extra only (numpy,
    mmh3, FastAPI, pydantic-settings, Mangum and what they need; no scikit-learn, scipy or pandas),
    pinned with hashes; the file names itself by its path in the repository, so an export from an
    unchanged lock leaves it byte for byte as committed (a test checks it is current).
-2. Those exact wheels are installed for the Lambda platform: manylinux x86_64 binaries for the
-   Python version the SAM template names (``Runtime: python3.X`` in ``deploy/template.yaml``),
-   never built from source.
+2. Those exact wheels are installed for the Lambda platform: manylinux binaries for ``--arch``
+   (``x86_64``, the default, or ``arm64``, Graviton; the template's ``Architecture`` parameter
+   must name the same) and the Python version the SAM template names (``Runtime: python3.X`` in
+   ``deploy/template.yaml``), never built from source. The platform tag is the runtime's
+   Amazon Linux 2023 (glibc 2.34), so pip's manylinux2014 (2.17) and newer wheels up to 2.34
+   qualify.
 3. The ``ticket_triage`` modules the handler imports (found by following its imports through the
    package's subpackages, relative imports and imports inside functions included, so a new module
    cannot be forgotten) are copied as source at their place in the tree, with every package's
    ``__init__.py`` on the way, and a minimal ``dist-info`` so the package knows its version. The
-   handler is the one ``deploy/template.yaml`` names. The optional C featuriser is left out: it is
-   compiled for this machine's interpreter, not the runtime's, and the pure-Python path gives the
-   same features.
+   handler is the one ``deploy/template.yaml`` names. The C featuriser is cross-compiled for the
+   architecture (``deploy/cross_compile.py``: Zig, manylinux2014, the stable ABI) and shipped as
+   ``ticket_triage/core/_featurize.abi3.so``; should it not load, the core's pure-Python path
+   gives the same features.
 4. The model is verified (checksums) and copied to ``model/``; the handler reads it from
    ``TRIAGE_MODEL_DIR=/var/task/model``. ``--rules`` and ``--connectors`` ship a routing rules
    file and the help desks' ``connectors.toml`` as ``rules.toml`` and ``connectors.toml``.
@@ -24,7 +28,8 @@
    both sizes.
 
 ``--python-version`` and ``--platform`` override the target; the tests build the same package
-for the local interpreter and run the handler from it with ``python -I``.
+for the local interpreter (3.11: the stable-ABI extension loads there too) and run the handler
+from it with ``python -I``.
 """
 
 from __future__ import annotations
@@ -47,10 +52,11 @@ REQUIREMENTS = ROOT / "deploy" / "requirements.txt"
 ENTRY = "ticket_triage.serving.aws_lambda"
 ZIP_LIMIT = 50 * 1024 * 1024
 UNPACKED_LIMIT = 250 * 1024 * 1024
-PLATFORM = "x86_64-manylinux_2_34"  # Amazon Linux 2023 (glibc 2.34), the python3.12+ runtimes
+GLIBC_TAG = "manylinux_2_34"  # Amazon Linux 2023 (glibc 2.34), the python3.12+ runtimes
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 sys.path.insert(0, str(ROOT / "src"))
+from cross_compile import ARCHITECTURES, CompileError, compile_featurizer  # noqa: E402
 from ticket_triage import __version__  # noqa: E402
 from ticket_triage.core.artifact import read_artifact  # noqa: E402
 from ticket_triage.core.errors import TriageError  # noqa: E402
@@ -228,14 +234,32 @@ def copy_configs(target: Path, configs: dict[str, Path | None]) -> None:
         shutil.copy2(source, target / name)
 
 
+def platform_of(arch: str) -> str:
+    """uv's platform for Lambda's architecture name, e.g. ``aarch64-manylinux_2_34`` for arm64."""
+    return f"{ARCHITECTURES[arch][0]}-{GLIBC_TAG}"
+
+
+def copy_featurizer(target: Path, arch: str, python_version: str) -> None:
+    """The cross-compiled C featuriser, beside the core's modules."""
+    if tuple(int(part) for part in python_version.split(".")) < (3, 11):
+        raise BuildError(f"Python {python_version}: the compiled featuriser needs 3.11 or later")
+    try:
+        compile_featurizer(arch, target / "ticket_triage" / "core")
+    except CompileError as exc:
+        raise BuildError(str(exc)) from exc
+
+
 def build(
     model: Path,
     out: Path,
     python_version: str,
-    platform: str,
+    arch: str,
+    platform: str | None = None,
     configs: dict[str, Path | None] | None = None,
 ) -> tuple[int, int]:
-    """Build the zip; raises :class:`BuildError` if it cannot or if it is too big."""
+    """Build the zip for ``arch`` (``platform`` defaults to its manylinux tag); raises
+    :class:`BuildError` if it cannot or if it is too big."""
+    platform = platform or platform_of(arch)
     uv = find_uv()
     export_requirements(uv)
     with tempfile.TemporaryDirectory(prefix="lambda-") as scratch:
@@ -251,12 +275,14 @@ def build(
         # is simply False.
         shutil.rmtree(tree / "pydantic" / "v1")
         copy_code(tree, template_handler())
+        copy_featurizer(tree, arch, python_version)
         version = copy_model(model, tree)
         copy_configs(tree, configs or {})
         zipped, unpacked = write_zip(tree, out)
     mb = 1024 * 1024
     print(
-        f"{out}: model {version}, Python {python_version} on {platform}\n"
+        f"{out}: model {version}, Python {python_version} on {platform} ({arch}, compiled "
+        "featuriser)\n"
         f"  zip      {zipped / mb:6.1f} MB (limit {ZIP_LIMIT // mb} MB)\n"
         f"  unpacked {unpacked / mb:6.1f} MB (limit {UNPACKED_LIMIT // mb} MB)"
     )
@@ -271,15 +297,15 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "lambda.zip")
     parser.add_argument("--python-version", help="default: the template's runtime")
-    parser.add_argument("--platform", default=PLATFORM, help=f"uv platform (default {PLATFORM})")
+    parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="x86_64")
+    parser.add_argument("--platform", help=f"uv platform (default: the arch's {GLIBC_TAG})")
     parser.add_argument("--rules", type=Path, help="routing rules to ship as rules.toml")
     parser.add_argument("--connectors", type=Path, help="connectors.toml to ship (help desks)")
     args = parser.parse_args()
     try:
         configs = {"rules.toml": args.rules, "connectors.toml": args.connectors}
-        build(
-            args.model, args.out, args.python_version or template_python(), args.platform, configs
-        )
+        python_version = args.python_version or template_python()
+        build(args.model, args.out, python_version, args.arch, args.platform, configs)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

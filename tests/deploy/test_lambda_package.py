@@ -1,16 +1,20 @@
 """`make lambda-package`: the zip is built from the lock, holds no training libraries, and runs
-the handler on its own in an isolated interpreter (issue 3)."""
+the handler on its own in an isolated interpreter (issue 3), on the cross-compiled C featuriser
+(issue 11), or on the pure-Python path when that cannot load."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import tomllib
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -29,7 +33,9 @@ assert aws_lambda.__file__.startswith(package), aws_lambda.__file__
 heavy = [m for m in ("sklearn", "scipy", "pandas", "sqlalchemy", "psycopg") if m in sys.modules]
 results = [aws_lambda.handler(json.loads(line), None) for line in sys.stdin]
 from ticket_triage.core import features
+compiled = sys.modules.get("ticket_triage.core._featurize")
 print(json.dumps({"results": results, "heavy": heavy, "compiled": features.COMPILED,
+                  "featurizer": getattr(compiled, "__file__", None),
                   "paths": [p for p in sys.path if "site-packages" in p]}))
 """
 
@@ -79,6 +85,18 @@ def package(sample_model: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
     return unpacked, result.stdout
 
 
+def _probe(unpacked: Path, events: list[dict]) -> dict:
+    """PROBE's report: ``events`` served by the handler of the unpacked package, alone."""
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", PROBE, str(unpacked)],
+        input="\n".join(json.dumps(e) for e in events),
+        capture_output=True, text=True, timeout=120, check=False, cwd=unpacked,
+        env={"TRIAGE_MODEL_DIR": str(unpacked / "model"), "PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
 def _http_event(kind: str, path: str, body: object) -> dict:
     event = json.loads((EVENTS / f"{kind}.json").read_text())
     if event.get("version") == "2.0":
@@ -107,18 +125,12 @@ def test_the_package_runs_the_handler_in_an_isolated_interpreter(package, shared
         json.loads((EVENTS / "eventbridge_non_http.json").read_text()),
     ]
     # WHEN a fresh `python -I -S` (no site-packages at all) imports the handler from it
-    result = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", PROBE, str(unpacked)],
-        input="\n".join(json.dumps(e) for e in events),
-        capture_output=True, text=True, timeout=120, check=False, cwd=unpacked,
-        env={"TRIAGE_MODEL_DIR": str(unpacked / "model"), "PATH": os.environ["PATH"]},
-    )  # fmt: skip
-    # THEN every event is served from the package alone
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.splitlines()[-1])
+    report = _probe(unpacked, events)
+    # THEN every event is served from the package alone, through the shipped C featuriser
     assert report["heavy"] == []
     assert report["paths"] == []
-    assert report["compiled"] is False  # the C featuriser is not shipped; pure Python serves
+    assert report["compiled"] is True
+    assert report["featurizer"] == str(unpacked / "ticket_triage" / "core" / "_featurize.abi3.so")
     single_v2, single_v1, batch, warmup, other = report["results"]
     for served in (single_v2, single_v1):
         assert served["statusCode"] == 200, served
@@ -145,7 +157,10 @@ def test_the_package_holds_inference_code_and_the_model_only(package, sample_mod
     # the rules and connectors files given to the build sit where the template points
     assert (unpacked / "rules.toml").read_text().startswith("[[rules]]")
     assert (unpacked / "connectors.toml").read_text().startswith("[zendesk]")
-    assert not any(path.suffix == ".so" for path in package.rglob("*"))
+    # the one compiled file of ours: the featuriser, for the stable ABI
+    assert [p.relative_to(package).as_posix() for p in package.rglob("*.so")] == [
+        "core/_featurize.abi3.so"
+    ]
     assert (unpacked / "model" / "manifest.json").read_bytes() == (
         sample_model / "manifest.json"
     ).read_bytes()
@@ -241,3 +256,41 @@ def test_the_package_takes_a_help_desk_webhook_and_writes_back(package, tmp_path
         assert drained["outbox"]["zendesk"]["done"] == 1, drained
         (write,) = fake.writes("930")
         assert write.method == "PUT"
+
+
+def _cross_compile() -> ModuleType:
+    """deploy/cross_compile.py as a module (deploy/ is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "cross_compile", ROOT / "deploy" / "cross_compile.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_featurizer_that_cannot_load_leaves_the_pure_python_path(
+    package, tmp_path, shared_datasets
+):
+    # GIVEN a copy of the package whose featuriser is the build for the other architecture, a
+    # file this interpreter cannot load
+    unpacked, _ = package
+    other = "arm64" if platform.machine() == "x86_64" else "x86_64"
+    foreign = _cross_compile().compile_featurizer(other, tmp_path / other)
+    copy = tmp_path / "package"
+    shutil.copytree(unpacked, copy)
+    shutil.copy2(foreign, copy / "ticket_triage" / "core" / "_featurize.abi3.so")
+    event = _http_event(
+        "api_gateway_http_v2", "/v1/triage", {"subject": "Refund", "body": "Charged twice!!"}
+    )
+    # WHEN the same ticket is served from both packages
+    shipped, fallback = _probe(unpacked, [event]), _probe(copy, [event])
+    # THEN the copy serves on the pure-Python path, with the same answer
+    assert shipped["compiled"] is True
+    assert fallback["compiled"] is False
+    assert fallback["featurizer"] is None
+    (fast,), (slow,) = shipped["results"], fallback["results"]
+    assert fast["statusCode"] == slow["statusCode"] == 200
+    fast_body, slow_body = json.loads(fast["body"]), json.loads(slow["body"])
+    for head in ("topic", "urgency"):
+        assert fast_body[head]["label"] == slow_body[head]["label"]
+        assert fast_body[head]["confidence"] == pytest.approx(slow_body[head]["confidence"])

@@ -69,3 +69,51 @@ def test_the_outbox_worker_is_a_scheduled_function_only_with_help_desks():
     for name in ("TRIAGE_ZENDESK_SIGNING_SECRET", "TRIAGE_GITHUB_TOKEN"):
         assert "resolve:secretsmanager" in json.dumps(api[name])
         assert "resolve:secretsmanager" in json.dumps(variables[name])
+
+
+def test_the_architecture_is_one_parameter_for_every_function():
+    # GIVEN the template WHEN its functions are read
+    template, errors = decode(str(TEMPLATE))
+    assert not errors
+    parameter = template["Parameters"]["Architecture"]
+    # THEN both take the Architecture parameter, x86_64 or arm64 (what `make lambda-package
+    # ARCH=...` builds), x86_64 by default
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("x86_64", ["x86_64", "arm64"])
+    for name in ("TriageFunction", "OutboxFunction"):
+        properties = template["Resources"][name]["Properties"]
+        assert properties["Architectures"] == [{"Ref": "Architecture"}]
+    assert "x86_64]" not in TEMPLATE.read_text()  # no function pinned to one CPU
+
+
+def test_a_new_version_is_a_canary_rolled_back_on_its_own_alarms():
+    """Issue 12 on Lambda: a deploy publishes a version behind the live alias, CodeDeploy moves
+    the alias's weights to it as DeploymentType says, and the version's errors or p99 duration
+    alarm moves them back."""
+    template, errors = decode(str(TEMPLATE))
+    assert not errors
+    function = template["Resources"]["TriageFunction"]["Properties"]
+    assert function["AutoPublishAlias"] == "live"
+    preference = function["DeploymentPreference"]
+    assert preference["Type"] == {"Ref": "DeploymentType"}
+    deployment = template["Parameters"]["DeploymentType"]
+    assert deployment["Default"] == "Canary10Percent5Minutes"
+    assert {"AllAtOnce", "Linear10PercentEvery1Minute"} <= set(deployment["AllowedValues"])
+    alarms = [alarm["Ref"] for alarm in preference["Alarms"]]
+    assert alarms == ["CanaryErrorsAlarm", "CanaryLatencyAlarm"]
+    watched = {}
+    for name in alarms:
+        alarm = template["Resources"][name]
+        assert alarm["Type"] == "AWS::CloudWatch::Alarm"
+        properties = alarm["Properties"]
+        assert properties["Namespace"] == "AWS/Lambda"
+        dimensions = {d["Name"]: d["Value"] for d in properties["Dimensions"]}
+        # the new version's own invokes through the alias, not the function's as a whole
+        assert dimensions["ExecutedVersion"] == {
+            "Fn::GetAtt": ["TriageFunction", "Version.Version"]
+        }
+        assert dimensions["Resource"] == {"Fn::Sub": "${TriageFunction}:live"}
+        assert properties["TreatMissingData"] == "notBreaching"  # no traffic is no failure
+        watched[properties["MetricName"]] = properties
+    assert watched["Errors"]["Threshold"] == 0
+    assert watched["Duration"]["ExtendedStatistic"] == "p99"
+    assert watched["Duration"]["Threshold"] == {"Ref": "CanaryLatencyP99Ms"}

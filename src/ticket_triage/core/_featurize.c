@@ -22,10 +22,19 @@
  * fallback; tests check that the two agree on real and generated text, and against
  * scikit-learn's HashingVectorizer.
  *
- * "\w" is what CPython's sre uses for str patterns: Py_UNICODE_ISALNUM(ch) || ch == '_'; the
- * white space of char_wb is str.split()'s, Py_UNICODE_ISSPACE.
+ * "\w" is what CPython's sre uses for str patterns: str.isalnum() or '_'; the white space of
+ * char_wb is str.split()'s, str.isspace().
+ *
+ * Stable ABI (Py_LIMITED_API, 3.11): one build, _featurize.abi3.so, loads on every CPython from
+ * 3.11 on, so deploy/cross_compile.py can build it here, against this machine's 3.11 headers, for
+ * the Lambda runtime's newer Python. The limited API has no direct view of a str's storage and no
+ * Py_UNICODE_IS* macros: the text is read from one UCS4 copy (PyUnicode_AsUCS4Copy), and the
+ * character classes of non-ASCII code points come from the interpreter's own str.isalnum and
+ * str.isspace (the Unicode database its sre uses), a 256-code-point page at a time, the first
+ * time a text holds one (see text_codepoints).
  */
 #define PY_SSIZE_T_CLEAN
+#define Py_LIMITED_API 0x030B0000
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
@@ -86,12 +95,66 @@ static inline int64_t bucket(uint32_t unsigned_hash, int64_t n_features)
     return magnitude % n_features;
 }
 
+/* Per code point: CLASS_WORD (str.isalnum) and CLASS_SPACE (str.isspace), valid for the pages
+ * (ch >> 8) whose page_ready is set; page 0 is filled at import. */
+#define CLASS_WORD 1
+#define CLASS_SPACE 2
+#define N_CODE_POINTS 0x110000
+static uint8_t classes[N_CODE_POINTS];
+static uint8_t page_ready[N_CODE_POINTS >> 8];
+
+/* The classes of the 256 code points of one page, from str.isalnum / str.isspace; 0 or -1. */
+static int fill_page(Py_UCS4 page)
+{
+    for (Py_UCS4 ch = page << 8; ch < (page + 1) << 8; ch++) {
+        PyObject *one = PyUnicode_FromOrdinal((int)ch);
+        if (!one)
+            return -1;
+        int flags = 0;
+        static const char *const tests[2] = {"isalnum", "isspace"};
+        for (int t = 0; t < 2; t++) {
+            PyObject *answer = PyObject_CallMethod(one, tests[t], NULL);
+            int yes = answer ? PyObject_IsTrue(answer) : -1;
+            Py_XDECREF(answer);
+            if (yes < 0) {
+                Py_DECREF(one);
+                return -1;
+            }
+            flags |= yes << t;
+        }
+        Py_DECREF(one);
+        classes[ch] = (uint8_t)flags;
+    }
+    page_ready[page] = 1;
+    return 0;
+}
+
+/*
+ * A str's code points as a PyMem_Malloc'ed UCS4 array (PyMem_Free it), with the classes of
+ * every page they touch filled in; NULL with an exception set on failure. Needs the GIL: after
+ * it, featurize() reads only C memory.
+ */
+static Py_UCS4 *text_codepoints(PyObject *text, Py_ssize_t *length)
+{
+    *length = PyUnicode_GetLength(text);
+    Py_UCS4 *data = *length < 0 ? NULL : PyUnicode_AsUCS4Copy(text);
+    if (!data)
+        return NULL;
+    for (Py_ssize_t i = 0; i < *length; i++)
+        if (data[i] >= 128 && !page_ready[data[i] >> 8] && fill_page(data[i] >> 8) < 0) {
+            PyMem_Free(data);
+            return NULL;
+        }
+    return data;
+}
+
+static inline int is_space(Py_UCS4 ch) { return classes[ch] & CLASS_SPACE; }
 static inline int is_word(Py_UCS4 ch)
 {
-    if (ch < 128) /* the common case, without the Unicode database lookup */
+    if (ch < 128) /* the common case, without the table */
         return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
                (ch >= 'A' && ch <= 'Z');
-    return Py_UNICODE_ISALNUM(ch);
+    return classes[ch] & CLASS_WORD;
 }
 static inline int is_value(Py_UCS4 ch) { return ch == '.' || ch == '-' || is_word(ch); }
 static inline int is_mark(Py_UCS4 ch) { return ch == '!' || ch == '?'; }
@@ -101,12 +164,12 @@ static inline int is_emoji(Py_UCS4 ch)
 }
 
 /* Append the UTF-8 encoding of code points [start, end) of the string to out. */
-static Py_ssize_t encode_utf8(int kind, const void *data, Py_ssize_t start, Py_ssize_t end,
+static Py_ssize_t encode_utf8(const Py_UCS4 *data, Py_ssize_t start, Py_ssize_t end,
                               uint8_t *out)
 {
     Py_ssize_t n = 0;
     for (Py_ssize_t i = start; i < end; i++) {
-        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        Py_UCS4 ch = data[i];
         if (ch < 0x80) {
             out[n++] = (uint8_t)ch;
         } else if (ch < 0x800) {
@@ -179,22 +242,22 @@ static Py_ssize_t word_ngrams(const uint8_t *utf8, const Py_ssize_t *tok_start,
 
 /*
  * scikit-learn's char_wb analyzer: each white-space separated word (str.split(), so
- * Py_UNICODE_ISSPACE) padded with one space on each side; every window of min_n..max_n code
+ * str.isspace()) padded with one space on each side; every window of min_n..max_n code
  * points, and a padded word shorter than n counted once, whole (then no longer n either).
  * bytes and offsets are scratch space for the longest padded word.
  */
-static Py_ssize_t char_ngrams(int kind, const void *data, Py_ssize_t length, int min_n, int max_n,
+static Py_ssize_t char_ngrams(const Py_UCS4 *data, Py_ssize_t length, int min_n, int max_n,
                               Py_ssize_t max_words, int64_t width, int64_t offset, uint8_t *bytes,
                               Py_ssize_t *offsets, int64_t *out)
 {
     Py_ssize_t filled = 0, i = 0, words = 0;
     while (i < length && (!max_words || words < max_words)) {
-        if (Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) {
+        if (is_space(data[i])) {
             i++;
             continue;
         }
         Py_ssize_t end = i;
-        while (end < length && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end)))
+        while (end < length && !is_space(data[end]))
             end++;
         words++;
         Py_ssize_t size = end - i + 2, used = 1;
@@ -202,7 +265,7 @@ static Py_ssize_t char_ngrams(int kind, const void *data, Py_ssize_t length, int
         offsets[0] = 0;
         for (Py_ssize_t k = i; k < end; k++) {
             offsets[k - i + 1] = used;
-            used += encode_utf8(kind, data, k, k + 1, bytes + used);
+            used += encode_utf8(data, k, k + 1, bytes + used);
         }
         offsets[size - 1] = used;
         bytes[used++] = ' ';
@@ -272,19 +335,16 @@ static Py_ssize_t count_distinct(int64_t *indices, Py_ssize_t filled, double *co
 }
 
 /*
- * The shared core: the distinct hashed indices of one text over every block of the layout and
+ * The shared core: the distinct hashed indices of one text (its code points, from
+ * text_codepoints) over every block of the layout and
  * their counts; sorted by index when sorted is set (what SparseRows promises), in first-seen
  * order otherwise (scoring sums them and does not care). On success returns the number of
  * distinct indices and sets *out_indices / *out_counts (PyMem_Free them); on failure returns
  * -1 with a Python exception set.
  */
-static Py_ssize_t featurize(PyObject *text, const Layout *layout, int sorted,
-                            int64_t **out_indices, double **out_counts)
+static Py_ssize_t featurize(const Py_UCS4 *data, Py_ssize_t length, const Layout *layout,
+                            int sorted, int64_t **out_indices, double **out_counts)
 {
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    const Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-
     /* Tokens as byte ranges of one UTF-8 buffer (at most 4 bytes per code point). */
     uint8_t *utf8 = PyMem_Malloc((size_t)length * 4 + 1);
     Py_ssize_t *tok_start = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)length + 1));
@@ -301,19 +361,19 @@ static Py_ssize_t featurize(PyObject *text, const Layout *layout, int sorted,
     /* The subject is what comes before the first SUBJECT_MARK (U+001F); none without one. */
     Py_ssize_t n_tokens = 0, used = 0, i = 0, n_subject = -1;
     while (i < length) {
-        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        Py_UCS4 ch = data[i];
         Py_ssize_t end = i;
         if (is_word(ch)) {
-            while (end < length && is_word(PyUnicode_READ(kind, data, end)))
+            while (end < length && is_word(data[end]))
                 end++;
-            if (end + 1 < length && PyUnicode_READ(kind, data, end) == ':' &&
-                is_value(PyUnicode_READ(kind, data, end + 1))) {
+            if (end + 1 < length && data[end] == ':' &&
+                is_value(data[end + 1])) {
                 end += 1;
-                while (end < length && is_value(PyUnicode_READ(kind, data, end)))
+                while (end < length && is_value(data[end]))
                     end++;
             }
         } else if (is_mark(ch)) {
-            while (end < length && is_mark(PyUnicode_READ(kind, data, end)))
+            while (end < length && is_mark(data[end]))
                 end++;
             if (end - i < 2) {
                 i += 1;
@@ -328,7 +388,7 @@ static Py_ssize_t featurize(PyObject *text, const Layout *layout, int sorted,
             continue;
         }
         tok_start[n_tokens] = used;
-        tok_len[n_tokens] = encode_utf8(kind, data, i, end, utf8 + used);
+        tok_len[n_tokens] = encode_utf8(data, i, end, utf8 + used);
         used += tok_len[n_tokens];
         n_tokens++;
         i = end;
@@ -358,7 +418,7 @@ static Py_ssize_t featurize(PyObject *text, const Layout *layout, int sorted,
     Py_ssize_t filled = word_ngrams(utf8, tok_start, tok_len, 0, n_tokens, layout->min_n,
                                     layout->max_n, layout->n_features, 0, scratch, indices);
     if (layout->char_features)
-        filled += char_ngrams(kind, data, length, layout->char_min, layout->char_max,
+        filled += char_ngrams(data, length, layout->char_min, layout->char_max,
                               layout->char_words, layout->char_features, layout->n_features,
                               scratch, offsets, indices + filled);
     if (n_subject)
@@ -432,7 +492,12 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
         return NULL;
     int64_t *indices;
     double *counts;
-    Py_ssize_t n_unique = featurize(text, &layout, 1, &indices, &counts);
+    Py_ssize_t length;
+    Py_UCS4 *data = text_codepoints(text, &length);
+    if (!data)
+        return NULL;
+    Py_ssize_t n_unique = featurize(data, length, &layout, 1, &indices, &counts);
+    PyMem_Free(data);
     if (n_unique < 0)
         return NULL;
     PyObject *result = Py_BuildValue(
@@ -493,7 +558,12 @@ static PyObject *score_text(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "table must be float32 (n_features, columns + 1)");
         goto done;
     }
-    Py_ssize_t n_unique = featurize(text, &layout, 0, &indices, &counts);
+    Py_ssize_t length;
+    Py_UCS4 *data = text_codepoints(text, &length);
+    if (!data)
+        goto done;
+    Py_ssize_t n_unique = featurize(data, length, &layout, 0, &indices, &counts);
+    PyMem_Free(data);
     if (n_unique < 0)
         goto done;
     acc = PyMem_Calloc(3 * (size_t)columns, sizeof(double)); /* per block */
@@ -527,7 +597,7 @@ static PyObject *score_text(PyObject *self, PyObject *args)
         PyObject *value = PyFloat_FromDouble(score);
         if (!value)
             goto done;
-        PyList_SET_ITEM(scores, k, value);
+        PyList_SetItem(scores, k, value); /* steals value; cannot fail for k < columns */
     }
     result = Py_BuildValue("(Od)", scores, n_unique ? (double)unseen / (double)n_unique : 0.0);
 done:
@@ -565,5 +635,7 @@ PyMODINIT_FUNC PyInit__featurize(void)
 {
     for (int count = 1; count < SUBLINEAR_TABLE; count++)
         sublinear_table[count] = 1.0 + log((double)count);
+    if (fill_page(0) < 0) /* ASCII and Latin-1, white space included */
+        return NULL;
     return PyModule_Create(&module);
 }
