@@ -60,7 +60,8 @@ TARGET_TRAIN_SECONDS, TARGET_TRAIN_RSS_GB = 600.0, 4.0
 TARGET_SCORING_RATE, TARGET_END_TO_END_RATE = 200_000.0, 100_000.0
 TARGET_SIZE = 1_000_000
 
-# Runs argv, then prints the wall time and the peak RSS of its (only) child as JSON. A fresh
+# Runs argv, then prints the wall time, the peak RSS and the CPU time of its (only) child as JSON
+# (the CPU time includes the child's own waited-for children: triage predict's workers). A fresh
 # interpreter, so RUSAGE_CHILDREN holds nothing but that command.
 _WRAPPER = """
 import json, resource, subprocess, sys, time
@@ -69,16 +70,18 @@ run = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 seconds = time.perf_counter() - started
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"seconds": seconds, "max_rss_kb": usage.ru_maxrss, "returncode": run.returncode,
+                  "cpu_seconds": usage.ru_utime + usage.ru_stime,
                   "stdout": run.stdout[-4000:], "stderr": run.stderr[-4000:]}))
 """
 
 
 @dataclass(frozen=True)
 class Measured:
-    """One command's wall time and its peak resident memory."""
+    """One command's wall time, its peak resident memory and its CPU time (user + system)."""
 
     seconds: float
     max_rss_gb: float
+    cpu_seconds: float
     stderr: str
 
 
@@ -90,7 +93,9 @@ def measure(command: list[str]) -> Measured:
     result = json.loads(wrapped.stdout)
     if result["returncode"] != 0:
         raise SystemExit(f"{shlex.join(command)} failed:\n{result['stderr']}")
-    return Measured(result["seconds"], result["max_rss_kb"] / 2**20, result["stderr"])
+    return Measured(
+        result["seconds"], result["max_rss_kb"] / 2**20, result["cpu_seconds"], result["stderr"]
+    )
 
 
 def _perturb(text: str, rng: random.Random) -> str:
@@ -293,7 +298,12 @@ def predict_table(
         "",
         f"Of the end-to-end time: reading {timings['read_seconds']:.1f} s, scoring "
         f"{timings['score_seconds']:.1f} s, writing {timings['write_seconds']:.1f} s; the rest "
-        "is start-up and model loading.",
+        "is start-up and model loading. The command used "
+        f"{predicted.cpu_seconds:.1f} s of CPU (user + system, workers included): "
+        f"{predicted.cpu_seconds / n * 1e6:.0f} us per ticket, so at most "
+        f"{2 * n / predicted.cpu_seconds:,.0f} tickets/s end to end on two otherwise idle cores "
+        f"(it had {predicted.cpu_seconds / predicted.seconds:.1f} of the 2 cores on average "
+        "in this run; the rest went to other jobs on the machine).",
     ]
     found = [
         Target(
