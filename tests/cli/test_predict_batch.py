@@ -102,9 +102,11 @@ def test_predict_matches_the_single_ticket_path_on_a_shared_dataset(
     data = tmp_path / f"tickets{suffix}"
     frame.to_csv(data, index=False) if suffix == ".csv" else frame.to_parquet(data, index=False)
     out = tmp_path / f"scored{suffix}"
-    # WHEN `triage predict` scores them in batches of 400 on two workers
+    # WHEN `triage predict` scores them in batches of 400, on two forked workers (CSV) or in one
+    # thread (Parquet)
+    workers = "2" if suffix == ".csv" else "1"
     arguments = ["predict", str(sample_model), str(data), "--out", str(out)]
-    result = CliRunner().invoke(app, [*arguments, "--batch-size", "400", "--workers", "2"])
+    result = CliRunner().invoke(app, [*arguments, "--batch-size", "400", "--workers", workers])
     assert result.exit_code == 0, result.output
     if suffix == ".csv":
         scored = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -130,3 +132,25 @@ def test_predict_matches_the_single_ticket_path_on_a_shared_dataset(
         assert (values["queue"], values["queue_rule"]) == (route.queue, route.rule)
         assert values["model_version"] == model.version
     assert scored["queue"].nunique() > 2  # not vacuous: several queues
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled featuriser is not installed")
+def test_threads_sharing_one_model_score_what_one_thread_scores(sample_model: Path) -> None:
+    # GIVEN one loaded model and 2,000 sample tickets in 16 batches
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = TriageModel.load(sample_model)
+    tickets = read_tickets(SAMPLE, list(model.meta["metadata"])).tickets[:2000]
+    texts = [model.text_of(ticket) for ticket in tickets]
+    batches = [texts[start : start + 125] for start in range(0, len(texts), 125)]
+    # WHEN four threads score the batches at once (the C call releases the GIL meanwhile)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(model._score_compiled, batches))
+    # THEN every batch has exactly the bits it has scored alone, and those of the one-ticket call
+    for batch, (scores, unseen) in zip(batches, together, strict=True):
+        alone_scores, alone_unseen = model._score_compiled(batch)
+        assert np.array_equal(scores, alone_scores)
+        assert np.array_equal(unseen, alone_unseen)
+    first, share = model._score_one(texts[0])
+    assert together[0][0][0].tolist() == first
+    assert together[0][1][0] == share
