@@ -1,6 +1,7 @@
 """``benchmarks/scale.py`` end to end at toy sizes: it generates data, trains through the real
-``triage train`` (in memory and ``--streaming``), scores through ``triage predict``, and writes a
-markdown table and a plot with plausible numbers. The full run (1M tickets) is for BENCHMARKS.md.
+``triage train`` (in memory and ``--streaming``), scores through ``triage predict``, and writes
+markdown tables and a plot with plausible numbers, and its two sections for assemble.py. The full
+run (1M tickets) is for BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ SCALE = ROOT / "benchmarks" / "scale.py"
 
 def test_scale_script_writes_table_and_plot(shared_datasets: Path, tmp_path: Path) -> None:
     # GIVEN tiny sizes, the larger one trained with --streaming
-    table, figure, work = tmp_path / "scale.md", tmp_path / "scale.png", tmp_path / "work"
+    table, figure, work = tmp_path / "tables.md", tmp_path / "scale.png", tmp_path / "work"
     command = [sys.executable, str(SCALE), "--sizes", "2000,3000", "--predict-rows", "5000"]
     command += ["--streaming-from", "3000", "--workdir", str(work)]
     command += ["--markdown", str(table), "--plot", str(figure), "--results", str(tmp_path)]
@@ -54,9 +55,12 @@ def test_scale_script_writes_table_and_plot(shared_datasets: Path, tmp_path: Pat
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert figure.stat().st_size > 5_000
     assert (work / "tickets_5000.csv").is_file()
-    # AND the section for assemble.py is the table, with the predict targets (no 1M size here)
-    assert (tmp_path / "scale.md").read_text() == text
-    recorded = json.loads((tmp_path / "scale.json").read_text())["targets"]
+    # AND the sections for assemble.py are the training table (no target without the 1M size)
+    # and the scoring table with issue 11's targets
+    training, scoring = (tmp_path / "scale.md").read_text(), (tmp_path / "scale_predict.md")
+    assert training.rstrip("\n") + "\n\n" + scoring.read_text() == text
+    assert json.loads((tmp_path / "scale.json").read_text())["targets"] == []
+    recorded = json.loads((tmp_path / "scale_predict.json").read_text())["targets"]
     assert [t["target"].split(" (")[0] for t in recorded] == [
         "`triage predict` scoring only",
         "`triage predict` end to end",

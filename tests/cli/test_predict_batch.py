@@ -83,3 +83,74 @@ def test_compiled_batch_scoring_matches_the_numpy_batch(sample_model: Path) -> N
         np.testing.assert_allclose(fast.heads[name].probabilities, head.probabilities, atol=1e-9)
         np.testing.assert_array_equal(fast.heads[name].needs_review, head.needs_review)
     np.testing.assert_allclose(fast.unseen_share, slow.unseen_share, atol=1e-12)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_predict_matches_the_single_ticket_path_on_a_shared_dataset(
+    sample_model: Path, shared_datasets: Path, tmp_path: Path, suffix: str
+) -> None:
+    # GIVEN 1,500 real support tickets of the shared data, with metadata the routing reads
+    # (cycled over the bundled sample's values), as CSV or Parquet
+    frame = pd.read_csv(
+        shared_datasets / "support_tickets_sample" / "tickets.csv", dtype=str, keep_default_na=False
+    ).iloc[:1500]
+    sample = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    model = TriageModel.load(sample_model)
+    names = list(model.meta["metadata"])
+    for name in names:
+        frame[name] = sample[name].iloc[: len(frame)].to_numpy()
+    data = tmp_path / f"tickets{suffix}"
+    frame.to_csv(data, index=False) if suffix == ".csv" else frame.to_parquet(data, index=False)
+    out = tmp_path / f"scored{suffix}"
+    # WHEN `triage predict` scores them in batches of 400, on two forked workers (CSV) or in one
+    # thread (Parquet)
+    workers = "2" if suffix == ".csv" else "1"
+    arguments = ["predict", str(sample_model), str(data), "--out", str(out)]
+    result = CliRunner().invoke(app, [*arguments, "--batch-size", "400", "--workers", workers])
+    assert result.exit_code == 0, result.output
+    if suffix == ".csv":
+        scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    else:
+        scored = pd.read_parquet(out).astype(str)
+    # THEN the input columns come back unchanged, and every decision is what the API's path
+    # decides for that ticket alone (one compiled call, plain-Python calibration)
+    pd.testing.assert_frame_equal(scored[list(frame.columns)], frame.reset_index(drop=True))
+    router = Router.default(model.head_classes)
+    for i, row in enumerate(scored.itertuples(index=False)):
+        values = row._asdict()
+        ticket = {
+            "subject": frame.subject.iat[i],
+            "body": frame.body.iat[i],
+            "metadata": {name: frame[name].iat[i] for name in names},
+        }
+        alone = model.triage(ticket)
+        for name, head in alone.heads.items():
+            assert values[f"{name}_label"] == head.label
+            assert float(values[f"{name}_confidence"]) == pytest.approx(head.confidence, abs=6e-7)
+            assert values[f"{name}_needs_review"] == str(head.needs_review)
+        route = router.route(alone.labels, alone.needs_review, ticket["metadata"])
+        assert (values["queue"], values["queue_rule"]) == (route.queue, route.rule)
+        assert values["model_version"] == model.version
+    assert scored["queue"].nunique() > 2  # not vacuous: several queues
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled featuriser is not installed")
+def test_threads_sharing_one_model_score_what_one_thread_scores(sample_model: Path) -> None:
+    # GIVEN one loaded model and 2,000 sample tickets in 16 batches
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = TriageModel.load(sample_model)
+    tickets = read_tickets(SAMPLE, list(model.meta["metadata"])).tickets[:2000]
+    texts = [model.text_of(ticket) for ticket in tickets]
+    batches = [texts[start : start + 125] for start in range(0, len(texts), 125)]
+    # WHEN four threads score the batches at once (the C call releases the GIL meanwhile)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(model._score_compiled, batches))
+    # THEN every batch has exactly the bits it has scored alone, and those of the one-ticket call
+    for batch, (scores, unseen) in zip(batches, together, strict=True):
+        alone_scores, alone_unseen = model._score_compiled(batch)
+        assert np.array_equal(scores, alone_scores)
+        assert np.array_equal(unseen, alone_unseen)
+    first, share = model._score_one(texts[0])
+    assert together[0][0][0].tolist() == first
+    assert together[0][1][0] == share

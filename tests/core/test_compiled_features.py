@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ticket_triage.core.features import COMPILED, FeatureConfig, Featurizer
+from ticket_triage.core.features import (
+    COMPILED,
+    FeatureConfig,
+    Featurizer,
+    compiled_score_batch,
+    compiled_score_text,
+)
 from ticket_triage.core.text import SUBJECT_MARK, clean_text, combine_fields
 
 pytestmark = pytest.mark.skipif(
@@ -129,10 +135,34 @@ def test_compiled_matches_python_on_every_shared_ticket(shared_datasets, path):
 
     frame = pd.read_csv(folder / path, dtype=str, keep_default_na=False)
     pairs = list(zip(frame.subject, frame.body, strict=True))
-    _assert_same([clean_text(f"{s}\n{b}") for s, b in pairs], CONFIGS[0])
+    plain = [clean_text(f"{s}\n{b}") for s, b in pairs]
+    _assert_same(plain, CONFIGS[0])
+    _assert_batch_scores_same(plain, CONFIGS[0])
     marked = [combine_fields(s, b, mark_subject=True) for s, b in pairs]
     for config in CONFIGS[1:]:
         _assert_same(marked, config)
+    _assert_batch_scores_same(marked, CONFIGS[-1])
+
+
+def _table(config: FeatureConfig, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random weight table as Weights lays it out, a third of the rows marked unseen."""
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(config.width, columns + 1)).astype(np.float32)
+    table[:, columns] = np.abs(table[:, columns]) + 0.1
+    table[rng.random(config.width) < 0.3, columns] *= -1
+    return table, rng.normal(size=columns)
+
+
+def _assert_batch_scores_same(texts: list[str], config: FeatureConfig) -> None:
+    """score_batch over all texts gives exactly (every bit) what score_text gives one by one."""
+    table, intercept = _table(config, columns=4)
+    low, high = config.ngram_range
+    head = (config.n_features, low, high, table, intercept, True)
+    scores, unseen = np.empty((len(texts), 4)), np.empty(len(texts))
+    compiled_score_batch(texts, *head, scores, unseen, *config.layout)
+    single = [compiled_score_text(text, *head, *config.layout) for text in texts]
+    assert np.array_equal(scores, np.array([row for row, _ in single]))
+    assert np.array_equal(unseen, np.array([share for _, share in single]))
 
 
 def test_a_custom_token_pattern_uses_the_python_path():
@@ -182,3 +212,27 @@ def test_compiled_scores_refuse_a_table_of_the_wrong_size():
         compiled_score_text("text", 16, 1, 2, table, np.zeros(2), True, 16, 2, 5, 0)
     with pytest.raises(ValueError, match="char_min"):
         compiled_score_text("text", 16, 1, 2, table, np.zeros(2), True, 16, 3, 2, 0)
+
+
+def test_batch_scores_match_single_scores_on_edge_texts():
+    # GIVEN texts at the edges: empty, marks only, a subject mark, astral and combining
+    # characters, and one long enough for a large hash table
+    texts = ["", "!!!", f"subject{SUBJECT_MARK}body", "\U0001d400\u0301 字 ä", "word " * 3000]
+    # WHEN they are scored as one batch and one by one, THEN every bit agrees
+    for config in CONFIGS:
+        _assert_batch_scores_same(texts, config)
+
+
+def test_batch_scores_refuse_bad_buffers_and_texts():
+    config = CONFIGS[1]
+    table, intercept = _table(config, columns=2)
+    head = (config.n_features, 1, 2, table, intercept, True)
+    # GIVEN output buffers of the wrong size, THEN a ValueError names them
+    with pytest.raises(ValueError, match="scores must be float64"):
+        compiled_score_batch(["a", "b"], *head, np.empty((1, 2)), np.empty(2), *config.layout)
+    # GIVEN a text that is not a str, THEN a TypeError says which
+    with pytest.raises(TypeError, match=r"texts\[1\] must be str"):
+        compiled_score_batch(["a", b"b"], *head, np.empty((2, 2)), np.empty(2), *config.layout)
+    # GIVEN a read-only output buffer, THEN it is refused
+    with pytest.raises(TypeError):
+        compiled_score_batch(["a"], *head, bytes(16), np.empty(1), *config.layout)

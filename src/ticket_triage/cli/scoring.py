@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -18,47 +18,7 @@ from ticket_triage.cli.common import (
     err,
     fail,
     out,
-    read_for,
 )
-
-if TYPE_CHECKING:  # imported in the commands: `triage --help` must not load numpy
-    from ticket_triage.core.pipeline import Pipeline
-
-#: The pipeline of ``triage predict``, inherited by its forked scoring processes.
-_FORKED: dict[str, Pipeline] = {}
-
-
-def _score_forked(start: int, batch: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """:meth:`Pipeline.columns` in a forked worker, with the parent's model (no reload there)."""
-    return _FORKED["pipeline"].columns(batch, offset=start)
-
-
-def _score_all(
-    pipeline: Pipeline, tickets: list[dict[str, Any]], batch_size: int, workers: int
-) -> dict[str, list[Any]]:
-    """Every batch's columns, in order; in ``workers`` forked processes when there are several
-    batches (scoring is CPU-bound Python and numpy: one process uses one core)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    starts = range(0, len(tickets), batch_size)
-    batches = [tickets[start : start + batch_size] for start in starts]
-    columns: dict[str, list[Any]] = {}
-    processes = min(workers, len(batches))
-    if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
-        _FORKED["pipeline"] = pipeline
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(processes, mp_context=context) as pool:
-            parts = list(pool.map(_score_forked, starts, batches))
-    else:
-        parts = [
-            pipeline.columns(batch, offset=start)
-            for start, batch in zip(starts, batches, strict=True)
-        ]
-    for part in parts:
-        for name, values in part.items():
-            columns.setdefault(name, []).extend(values)
-    return columns
 
 
 @app.command()
@@ -72,7 +32,11 @@ def predict(
     rules: RulesOption = None,
     workers: Annotated[
         int,
-        typer.Option(min=0, help="Processes scoring batches in parallel; 0: one per core."),
+        typer.Option(
+            min=0,
+            help="Batches scored in parallel: forked processes sharing the loaded model "
+            "(threads without fork or with 1); 0: one per core.",
+        ),
     ] = 0,
     timings: Annotated[
         bool,
@@ -85,41 +49,39 @@ def predict(
     import os
     import time
 
-    import pandas as pd
-
+    from ticket_triage.cli.batch import read_input, score_fields, ticket_fields, write_output
     from ticket_triage.core.pipeline import Pipeline
-    from ticket_triage.training.data import read_table, write_table
 
+    if out_file is None and input_file.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
+        raise fail("Parquet output needs --out FILE")
     pipeline = Pipeline.load(model_dir, rules)
     model = pipeline.model
     started = time.perf_counter()
-    frame = read_table(input_file)
-    tickets = read_for(model, input_file, require_labels=False, frame=frame)
-    if tickets.n_dropped:
-        raise fail(f"{input_file}: {tickets.n_dropped} rows have neither subject nor body")
+    table = read_input(input_file)
+    fields = ticket_fields(table, input_file, list(model.meta.get("metadata", [])))
+    if fields.missing_metadata:
+        err.print(
+            f"[yellow]warning:[/] {input_file.name} has no {', '.join(fields.missing_metadata)} "
+            "column(s); scoring without that metadata",
+            highlight=False,
+        )
     read_done = time.perf_counter()
-    processes = workers or os.cpu_count() or 1
-    columns = _score_all(pipeline, tickets.tickets, batch_size, processes)
+    columns = score_fields(pipeline, fields, batch_size, workers or os.cpu_count() or 1)
     score_done = time.perf_counter()
-    decisions = pd.DataFrame(columns, index=frame.index)
-    decisions["model_version"] = model.version
-    result_frame = pd.concat([frame, decisions], axis=1)
-    if out_file is not None:
-        write_table(result_frame, out_file)
-        err.print(f"{len(result_frame)} tickets scored -> {out_file}", highlight=False)
-    elif input_file.suffix.lower() == ".csv":
-        result_frame.to_csv(sys.stdout, index=False)
-    elif input_file.suffix.lower() in (".jsonl", ".ndjson"):
-        result_frame.to_json(sys.stdout, orient="records", lines=True, force_ascii=False)
+    text = write_output(table, columns, model.version, out_file, input_file.suffix.lower())
+    if text is None:
+        err.print(f"{table.num_rows} tickets scored -> {out_file}", highlight=False)
     else:
-        raise fail("Parquet output needs --out FILE")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text)
+        sys.stdout.buffer.flush()
     if timings:
         # benchmarks/scale.py reads this line: scoring alone versus the file handling around it.
         spent = {
             "read_seconds": read_done - started,
             "score_seconds": score_done - read_done,
             "write_seconds": time.perf_counter() - score_done,
-            "tickets": len(tickets.tickets),
+            "tickets": table.num_rows,
         }
         err.print(f"timings: {json.dumps(spent)}", highlight=False, soft_wrap=True)
 

@@ -16,6 +16,10 @@
  * combine_fields) in the next subject_features. The result is the sorted unique indices (int64)
  * and their counts (float64) as raw bytes for numpy.frombuffer.
  *
+ * score_text(text, ...) scores one ticket against the model's table from the same features;
+ * score_batch(texts, ..., scores, unseen) scores a list of them into numpy buffers in one call,
+ * with the GIL released, so that threads share one model (see their comments below).
+ *
  * Why C: in CPython the regex, the n-gram strings and one mmh3 call per n-gram cost about 1 us
  * per token, which kept a 70-token e-mail above the 50 us single-ticket target; char n-grams
  * multiply the n-grams per token by about twenty. The Python path stays as the reference and the
@@ -294,7 +298,8 @@ static int compare_pair(const void *a, const void *b)
 /*
  * Distinct indices and their counts, in first-seen order, with an open-addressing table
  * (sorting every n-gram was the largest cost once char n-grams multiplied their number).
- * Returns the number of distinct indices written over indices[0..] and counts[0..], or -1.
+ * Returns the number of distinct indices written over indices[0..] and counts[0..], or -1 when
+ * out of memory.
  */
 static Py_ssize_t count_distinct(int64_t *indices, Py_ssize_t filled, double *counts)
 {
@@ -304,12 +309,11 @@ static Py_ssize_t count_distinct(int64_t *indices, Py_ssize_t filled, double *co
         slots <<= 1;
         shift--;
     }
-    int64_t *keys = PyMem_Malloc(sizeof(int64_t) * slots);
-    Py_ssize_t *where = PyMem_Malloc(sizeof(Py_ssize_t) * slots);
+    int64_t *keys = malloc(sizeof(int64_t) * slots);
+    Py_ssize_t *where = malloc(sizeof(Py_ssize_t) * slots);
     if (!keys || !where) {
-        PyMem_Free(keys);
-        PyMem_Free(where);
-        PyErr_NoMemory();
+        free(keys);
+        free(where);
         return -1;
     }
     memset(keys, 0xff, sizeof(int64_t) * slots); /* -1: empty (indices are >= 0) */
@@ -329,35 +333,33 @@ static Py_ssize_t count_distinct(int64_t *indices, Py_ssize_t filled, double *co
             n_unique++;
         }
     }
-    PyMem_Free(keys);
-    PyMem_Free(where);
+    free(keys);
+    free(where);
     return n_unique;
 }
 
 /*
  * The shared core: the distinct hashed indices of one text (its code points, from
- * text_codepoints) over every block of the layout and
- * their counts; sorted by index when sorted is set (what SparseRows promises), in first-seen
- * order otherwise (scoring sums them and does not care). On success returns the number of
- * distinct indices and sets *out_indices / *out_counts (PyMem_Free them); on failure returns
- * -1 with a Python exception set.
+ * text_codepoints) over every block of the layout and their counts; sorted by index when sorted
+ * is set (what SparseRows promises), in first-seen order otherwise (scoring sums them and does
+ * not care). On success returns the number of distinct indices and sets *out_indices /
+ * *out_counts (free() them); returns -1 when out of memory. It touches no Python object and
+ * allocates with malloc, so score_batch runs it without the GIL.
  */
 static Py_ssize_t featurize(const Py_UCS4 *data, Py_ssize_t length, const Layout *layout,
                             int sorted, int64_t **out_indices, double **out_counts)
 {
     /* Tokens as byte ranges of one UTF-8 buffer (at most 4 bytes per code point). */
-    uint8_t *utf8 = PyMem_Malloc((size_t)length * 4 + 1);
-    Py_ssize_t *tok_start = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)length + 1));
-    Py_ssize_t *tok_len = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)length + 1));
+    uint8_t *utf8 = malloc((size_t)length * 4 + 1);
+    Py_ssize_t *tok_start = malloc(sizeof(Py_ssize_t) * ((size_t)length + 1));
+    Py_ssize_t *tok_len = malloc(sizeof(Py_ssize_t) * ((size_t)length + 1));
     int64_t *indices = NULL;
     double *counts = NULL;
     uint8_t *scratch = NULL;
     Py_ssize_t *offsets = NULL;
     Py_ssize_t result = -1;
-    if (!utf8 || !tok_start || !tok_len) {
-        PyErr_NoMemory();
+    if (!utf8 || !tok_start || !tok_len)
         goto done;
-    }
     /* The subject is what comes before the first SUBJECT_MARK (U+001F); none without one. */
     Py_ssize_t n_tokens = 0, used = 0, i = 0, n_subject = -1;
     while (i < length) {
@@ -405,16 +407,14 @@ static Py_ssize_t featurize(const Py_UCS4 *data, Py_ssize_t length, const Layout
     }
     if (layout->char_features) /* per padded word of w code points, at most w per n */
         n_grams += (Py_ssize_t)(layout->char_max - layout->char_min + 1) * (3 * length + 1);
-    indices = PyMem_Malloc(sizeof(int64_t) * ((size_t)n_grams + 1));
-    counts = PyMem_Malloc(sizeof(double) * ((size_t)n_grams + 1));
+    indices = malloc(sizeof(int64_t) * ((size_t)n_grams + 1));
+    counts = malloc(sizeof(double) * ((size_t)n_grams + 1));
     /* An n-gram is at most the whole token buffer plus separators; a padded word at most the
      * whole text's UTF-8 plus two spaces. */
-    scratch = PyMem_Malloc((size_t)length * 4 + (size_t)layout->max_n + 3);
-    offsets = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)length + 3));
-    if (!indices || !counts || !scratch || !offsets) {
-        PyErr_NoMemory();
+    scratch = malloc((size_t)length * 4 + (size_t)layout->max_n + 3);
+    offsets = malloc(sizeof(Py_ssize_t) * ((size_t)length + 3));
+    if (!indices || !counts || !scratch || !offsets)
         goto done;
-    }
     Py_ssize_t filled = word_ngrams(utf8, tok_start, tok_len, 0, n_tokens, layout->min_n,
                                     layout->max_n, layout->n_features, 0, scratch, indices);
     if (layout->char_features)
@@ -431,11 +431,9 @@ static Py_ssize_t featurize(const Py_UCS4 *data, Py_ssize_t length, const Layout
         goto done;
     if (sorted && n_unique > 1) {
         /* Sort (index, count) pairs by index: counts are small integers, exact in a double. */
-        int64_t *pairs = PyMem_Malloc(sizeof(int64_t) * 2 * (size_t)n_unique);
-        if (!pairs) {
-            PyErr_NoMemory();
+        int64_t *pairs = malloc(sizeof(int64_t) * 2 * (size_t)n_unique);
+        if (!pairs)
             goto done;
-        }
         for (Py_ssize_t k = 0; k < n_unique; k++) {
             pairs[2 * k] = indices[k];
             pairs[2 * k + 1] = (int64_t)counts[k];
@@ -445,7 +443,7 @@ static Py_ssize_t featurize(const Py_UCS4 *data, Py_ssize_t length, const Layout
             indices[k] = pairs[2 * k];
             counts[k] = (double)pairs[2 * k + 1];
         }
-        PyMem_Free(pairs);
+        free(pairs);
     }
     *out_indices = indices;
     *out_counts = counts;
@@ -453,13 +451,13 @@ static Py_ssize_t featurize(const Py_UCS4 *data, Py_ssize_t length, const Layout
     counts = NULL;
     result = n_unique;
 done:
-    PyMem_Free(utf8);
-    PyMem_Free(tok_start);
-    PyMem_Free(tok_len);
-    PyMem_Free(scratch);
-    PyMem_Free(offsets);
-    PyMem_Free(indices);
-    PyMem_Free(counts);
+    free(utf8);
+    free(tok_start);
+    free(tok_len);
+    free(scratch);
+    free(offsets);
+    free(indices);
+    free(counts);
     return result;
 }
 
@@ -499,12 +497,12 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
     Py_ssize_t n_unique = featurize(data, length, &layout, 1, &indices, &counts);
     PyMem_Free(data);
     if (n_unique < 0)
-        return NULL;
+        return PyErr_NoMemory();
     PyObject *result = Py_BuildValue(
         "(y#y#)", (const char *)indices, (Py_ssize_t)(n_unique * sizeof(int64_t)),
         (const char *)counts, (Py_ssize_t)(n_unique * sizeof(double)));
-    PyMem_Free(indices);
-    PyMem_Free(counts);
+    free(indices);
+    free(counts);
     return result;
 }
 
@@ -524,6 +522,8 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
  * decision never featurises the ticket a second time (0.0 for a ticket without features). The
  * table marks those features with the sign bit of their idf column, which scoring only ever
  * squares (TriageModel's Weights): no second array to read, no extra cache misses.
+ *
+ * score_batch does the same for a whole list of texts in one call, without the GIL.
  */
 /* 1 + log(count) for the small counts nearly every feature has: log() per distinct feature was
  * a third of a long ticket's scoring time once char n-grams multiplied the features. */
@@ -533,6 +533,88 @@ static double sublinear_table[SUBLINEAR_TABLE];
 static inline double sublinear_tf(double count)
 {
     return count < SUBLINEAR_TABLE ? sublinear_table[(int)count] : 1.0 + log(count);
+}
+
+/* The table is tens of MB and a ticket's rows are scattered over it: ask for a row a few
+ * features before it is summed, so that the memory latencies overlap instead of adding up. */
+#define PREFETCH_AHEAD 8
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(address) __builtin_prefetch((address), 0, 0)
+#else
+#define PREFETCH(address) ((void)(address))
+#endif
+
+/* What scoring reads besides the text: the layout and the model's table and intercepts. */
+typedef struct {
+    Layout layout;
+    const float *rows;
+    Py_ssize_t columns;
+    const double *bias;
+    int sublinear;
+} Scorer;
+
+/* The number of columns, or 0 with ValueError set if the table does not fit the layout. */
+static Py_ssize_t check_table(const Layout *layout, const Py_buffer *table,
+                              const Py_buffer *intercept)
+{
+    Py_ssize_t columns = intercept->len / (Py_ssize_t)sizeof(double);
+    if (!check_layout(layout))
+        return 0;
+    if (columns < 1 || table->len != (Py_ssize_t)layout_width(layout) * (columns + 1) * 4) {
+        PyErr_SetString(PyExc_ValueError, "table must be float32 (n_features, columns + 1)");
+        return 0;
+    }
+    return columns;
+}
+
+/*
+ * One text's raw scores into scores[0..columns) and its unseen-feature share into *unseen.
+ * score_text and score_batch both call it, so a ticket scores the same bits alone or in a
+ * batch. Returns 0, or -1 when out of memory; touches no Python object (runs without the GIL).
+ */
+static int score_into(const Scorer *scorer, const Py_UCS4 *data, Py_ssize_t length,
+                      double *scores, double *unseen)
+{
+    const Layout *layout = &scorer->layout;
+    const Py_ssize_t columns = scorer->columns;
+    int64_t *indices;
+    double *counts;
+    Py_ssize_t n_unique = featurize(data, length, layout, 0, &indices, &counts);
+    if (n_unique < 0)
+        return -1;
+    double *acc = calloc(3 * (size_t)columns, sizeof(double)); /* per block */
+    if (!acc) {
+        free(indices);
+        free(counts);
+        return -1;
+    }
+    double squares[3] = {0.0, 0.0, 0.0};
+    Py_ssize_t n_unseen = 0;
+    for (Py_ssize_t f = 0; f < n_unique; f++) {
+        if (f + PREFETCH_AHEAD < n_unique)
+            PREFETCH(scorer->rows + indices[f + PREFETCH_AHEAD] * (columns + 1));
+        const float *row = scorer->rows + indices[f] * (columns + 1);
+        int block = block_of(layout, indices[f]);
+        double *sums = acc + block * columns;
+        n_unseen += signbit(row[columns]) != 0;
+        double tf = scorer->sublinear ? sublinear_tf(counts[f]) : counts[f];
+        double weighted = tf * (double)row[columns];
+        squares[block] += weighted * weighted;
+        for (Py_ssize_t k = 0; k < columns; k++)
+            sums[k] += tf * (double)row[k];
+    }
+    for (Py_ssize_t k = 0; k < columns; k++) {
+        double score = scorer->bias[k];
+        for (int block = 0; block < 3; block++)
+            if (squares[block] > 0)
+                score += acc[block * columns + k] / sqrt(squares[block]);
+        scores[k] = score;
+    }
+    *unseen = n_unique ? (double)n_unseen / (double)n_unique : 0.0;
+    free(indices);
+    free(counts);
+    free(acc);
+    return 0;
 }
 
 static PyObject *score_text(PyObject *self, PyObject *args)
@@ -549,64 +631,115 @@ static PyObject *score_text(PyObject *self, PyObject *args)
     Layout layout = {n_features, min_n,      max_n,     char_features,
                      char_min,   char_max,   char_words, subject_features};
     PyObject *result = NULL, *scores = NULL;
-    int64_t *indices = NULL;
-    double *counts = NULL, *acc = NULL;
-    Py_ssize_t columns = intercept.len / (Py_ssize_t)sizeof(double);
-    if (!check_layout(&layout))
+    double *values = NULL, unseen;
+    Py_ssize_t columns = check_table(&layout, &table, &intercept);
+    if (!columns)
         goto done;
-    if (columns < 1 || table.len != (Py_ssize_t)layout_width(&layout) * (columns + 1) * 4) {
-        PyErr_SetString(PyExc_ValueError, "table must be float32 (n_features, columns + 1)");
-        goto done;
-    }
+    Scorer scorer = {layout, table.buf, columns, intercept.buf, sublinear};
     Py_ssize_t length;
     Py_UCS4 *data = text_codepoints(text, &length);
     if (!data)
         goto done;
-    Py_ssize_t n_unique = featurize(data, length, &layout, 0, &indices, &counts);
+    values = malloc(sizeof(double) * (size_t)columns);
+    int failed = !values || score_into(&scorer, data, length, values, &unseen) < 0;
     PyMem_Free(data);
-    if (n_unique < 0)
-        goto done;
-    acc = PyMem_Calloc(3 * (size_t)columns, sizeof(double)); /* per block */
-    if (!acc) {
+    if (failed) {
         PyErr_NoMemory();
         goto done;
     }
-    const float *rows = (const float *)table.buf;
-    double squares[3] = {0.0, 0.0, 0.0};
-    Py_ssize_t unseen = 0;
-    for (Py_ssize_t f = 0; f < n_unique; f++) {
-        const float *row = rows + indices[f] * (columns + 1);
-        int block = block_of(&layout, indices[f]);
-        double *sums = acc + block * columns;
-        unseen += signbit(row[columns]) != 0;
-        double tf = sublinear ? sublinear_tf(counts[f]) : counts[f];
-        double weighted = tf * (double)row[columns];
-        squares[block] += weighted * weighted;
-        for (Py_ssize_t k = 0; k < columns; k++)
-            sums[k] += tf * (double)row[k];
-    }
-    const double *bias = (const double *)intercept.buf;
     scores = PyList_New(columns);
     if (!scores)
         goto done;
     for (Py_ssize_t k = 0; k < columns; k++) {
-        double score = bias[k];
-        for (int block = 0; block < 3; block++)
-            if (squares[block] > 0)
-                score += acc[block * columns + k] / sqrt(squares[block]);
-        PyObject *value = PyFloat_FromDouble(score);
+        PyObject *value = PyFloat_FromDouble(values[k]);
         if (!value)
             goto done;
         PyList_SetItem(scores, k, value); /* steals value; cannot fail for k < columns */
     }
-    result = Py_BuildValue("(Od)", scores, n_unique ? (double)unseen / (double)n_unique : 0.0);
+    result = Py_BuildValue("(Od)", scores, unseen);
 done:
     Py_XDECREF(scores);
-    PyMem_Free(indices);
-    PyMem_Free(counts);
-    PyMem_Free(acc);
+    free(values);
     PyBuffer_Release(&table);
     PyBuffer_Release(&intercept);
+    return result;
+}
+
+/*
+ * score_batch(texts, n_features, min_n, max_n, table, intercept, sublinear, scores, unseen
+ *             [, char_features, char_min, char_max, char_words, subject_features]) -> None
+ *
+ * score_text for every text of a list in one call: the raw scores into the writable float64
+ * buffer scores, row-major (len(texts), columns), the unseen-feature shares into the float64
+ * buffer unseen (len(texts),). The texts are copied to code points and the GIL released for
+ * the whole pure-C part, so threads scoring batches share one model instead of copying it into
+ * worker processes; each ticket's numbers are exactly score_text's.
+ */
+static PyObject *score_batch(PyObject *self, PyObject *args)
+{
+    PyObject *texts;
+    long long n_features, char_features = 0, subject_features = 0;
+    int min_n, max_n, sublinear, char_min = 0, char_max = 0;
+    Py_ssize_t char_words = 0;
+    Py_buffer table, intercept, scores, unseen;
+    if (!PyArg_ParseTuple(args, "O!Liiy*y*pw*w*|LiinL", &PyList_Type, &texts, &n_features,
+                          &min_n, &max_n, &table, &intercept, &sublinear, &scores, &unseen,
+                          &char_features, &char_min, &char_max, &char_words, &subject_features))
+        return NULL;
+    Layout layout = {n_features, min_n,      max_n,     char_features,
+                     char_min,   char_max,   char_words, subject_features};
+    PyObject *result = NULL;
+    Py_UCS4 **data = NULL;
+    Py_ssize_t *lengths = NULL;
+    Py_ssize_t n_texts = PyList_Size(texts), n_held = 0;
+    Py_ssize_t columns = check_table(&layout, &table, &intercept);
+    if (!columns)
+        goto done;
+    if (scores.len != n_texts * columns * (Py_ssize_t)sizeof(double) ||
+        unseen.len != n_texts * (Py_ssize_t)sizeof(double)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "scores must be float64 (len(texts), columns), unseen (len(texts),)");
+        goto done;
+    }
+    /* Every text's code points first, with the GIL (text_codepoints asks the interpreter about
+     * unseen Unicode pages); the copies also keep another thread's list changes out. */
+    data = malloc(sizeof(Py_UCS4 *) * ((size_t)n_texts + 1));
+    lengths = malloc(sizeof(Py_ssize_t) * ((size_t)n_texts + 1));
+    if (!data || !lengths) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (; n_held < n_texts; n_held++) {
+        PyObject *text = PyList_GetItem(texts, n_held);
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "texts[%zd] must be str", n_held);
+            goto done;
+        }
+        data[n_held] = text_codepoints(text, &lengths[n_held]);
+        if (!data[n_held])
+            goto done;
+    }
+    Scorer scorer = {layout, table.buf, columns, intercept.buf, sublinear};
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n_texts && !failed; i++)
+        failed = score_into(&scorer, data[i], lengths[i], (double *)scores.buf + i * columns,
+                            (double *)unseen.buf + i) < 0;
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    for (Py_ssize_t i = 0; data && i < n_held; i++)
+        PyMem_Free(data[i]);
+    free(data);
+    free(lengths);
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&intercept);
+    PyBuffer_Release(&scores);
+    PyBuffer_Release(&unseen);
     return result;
 }
 
@@ -622,6 +755,11 @@ static PyMethodDef methods[] = {
      "    -> (scores list, unseen share)\n\n"
      "One ticket's raw linear scores from the model's dense table (see TriageModel.scores),\n"
      "and the share of its distinct features that training never saw."},
+    {"score_batch", score_batch, METH_VARARGS,
+     "score_batch(texts, n_features, min_n, max_n, table, intercept, sublinear, scores, unseen\n"
+     "            [, char_features, char_min, char_max, char_words, subject_features]) -> None\n\n"
+     "score_text of every text of a list, into float64 buffers (len(texts), columns) and\n"
+     "(len(texts),), with the GIL released while scoring."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -39,9 +39,10 @@ from ticket_triage.core.text import TOKEN_PATTERN, subject_of
 
 try:  # the C hot loop (_featurize.c); the pure-Python path below gives identical features
     from ticket_triage.core._featurize import hash_ngrams as _compiled_hash_ngrams
+    from ticket_triage.core._featurize import score_batch as compiled_score_batch
     from ticket_triage.core._featurize import score_text as compiled_score_text
 except ImportError:  # pragma: no cover - installed where no C compiler was available
-    _compiled_hash_ngrams = compiled_score_text = None
+    _compiled_hash_ngrams = compiled_score_text = compiled_score_batch = None
 
 __all__ = [
     "COMPILED",
@@ -51,6 +52,7 @@ __all__ = [
     "SparseRows",
     "bucket_of",
     "char_wb_ngrams",
+    "compiled_score_batch",
     "compiled_score_text",
     "fragment",
     "hash_features",

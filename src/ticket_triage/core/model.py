@@ -15,7 +15,6 @@ the two agree with scikit-learn to 1e-6.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +30,16 @@ from ticket_triage.core.decisions import (
 )
 from ticket_triage.core.errors import ArtifactError, ArtifactMismatch, InvalidTicket
 from ticket_triage.core.explain import Explanation, explain
-from ticket_triage.core.features import FeatureConfig, Featurizer, SparseRows, compiled_score_text
+from ticket_triage.core.features import (
+    FeatureConfig,
+    Featurizer,
+    SparseRows,
+    compiled_score_batch,
+    compiled_score_text,
+)
 from ticket_triage.core.heads import Head, calibrate, parse_head
-from ticket_triage.core.text import combine_fields
+from ticket_triage.core.text import join_fields, metadata_tokens
+from ticket_triage.core.weights import Weights
 
 __all__ = ["BATCH_ROWS", "Ticket", "TriageModel", "Weights"]
 
@@ -42,65 +48,6 @@ Ticket = Mapping[str, Any]
 
 #: Texts featurised and scored at a time by :meth:`TriageModel.decide_texts`.
 BATCH_ROWS = 8192
-
-
-@dataclass(frozen=True)
-class Weights:
-    """Every head's weights as one dense table, built once per process.
-
-    Per hashed feature, its weight for every column pre-multiplied by its idf and by its block's
-    weight (:attr:`~ticket_triage.core.features.FeatureConfig.blocks`), then the idf itself in the
-    last column. Scoring a ticket is then a single gather (4 bytes x width x (columns + 1): 36 MB
-    per 2**20 features and 8 columns) instead of a search plus a second lookup. The idf column is
-    only ever squared (for each block's L2 norm), so its sign bit is free: it is set on the
-    features no training ticket had, and a ticket's unseen-feature share (input drift) is counted
-    from the very rows scoring reads (``_featurize.c`` does the same).
-    """
-
-    table: np.ndarray  # float32, shape (n_features, n_columns + 1)
-    intercept: np.ndarray  # float64, shape (n_columns,)
-
-    @classmethod
-    def unpack(
-        cls,
-        features: FeatureConfig,
-        heads: Sequence[Head],
-        meta: Mapping[str, Any],
-        arrays: Mapping[str, np.ndarray],
-    ) -> Weights:
-        """The table from ``weights.npz`` (only the rows of features training saw) and
-        ``model.json``.
-
-        Raises
-        ------
-        KeyError, ValueError
-            The arrays do not fit together or with the heads (the loader names the file).
-        """
-        rows = arrays["rows"].astype(np.int64)
-        coef = arrays["coef"]
-        intercept = arrays["intercept"].astype(np.float64)
-        width = coef.shape[1]
-        if coef.shape[0] != rows.shape[0] or intercept.shape != (width,):
-            raise ValueError("weight arrays have inconsistent shapes")
-        if rows.size and (rows.min() < 0 or rows.max() >= features.width):
-            raise ValueError("feature rows outside the hashed space")
-        if any(head.columns.stop > width for head in heads):
-            raise ValueError("a head refers to weight columns that do not exist")
-        idf = np.ones(len(rows), dtype=np.float64)
-        default_idf = 1.0
-        if features.use_idf:
-            idf = arrays["idf"].astype(np.float64)
-            default_idf = float(meta["idf_default"])
-        if (idf <= 0).any() or default_idf < 0:
-            raise ValueError("idf must be positive for the features training saw")
-        block_weight = np.ones(len(rows))
-        for block in features.blocks[1:]:
-            block_weight[rows >= block.start] = block.weight
-        table = np.zeros((features.width, width + 1), dtype=np.float32)
-        table[:, width] = np.copysign(default_idf, -1.0)  # unseen: the sign bit set (-0.0 too)
-        table[rows, :width] = coef * (idf * block_weight)[:, np.newaxis]
-        table[rows, width] = idf
-        return cls(table, intercept)
 
 
 class TriageModel:
@@ -171,8 +118,14 @@ class TriageModel:
     def text_of(self, ticket: Ticket) -> str:
         """The combined, cleaned text the heads read for ``ticket``."""
         subject, body, metadata = _fields(ticket)
+        return self.text_of_fields(subject, body, " ".join(metadata_tokens(metadata)))
+
+    def text_of_fields(self, subject: str | None, body: str | None, tokens: str) -> str:
+        """:meth:`text_of` from a ticket's fields and its joined metadata tokens
+        (:func:`~ticket_triage.core.text.join_fields`): batch scoring reads columns, not
+        mappings, and makes the tokens once per distinct metadata."""
         marked = self.features.subject_weight is not None
-        text = combine_fields(subject, body, metadata, mark_subject=marked)
+        text = join_fields(subject, body, tokens, mark_subject=marked)
         if not text.strip():
             raise InvalidTicket("ticket has no text: subject and body are both empty")
         return self._clean(text) if self._clean else text
@@ -270,6 +223,27 @@ class TriageModel:
         rows = self.featurize([text])
         return self.scores(rows)[0].tolist(), float(self._unseen(rows)[0])
 
+    def _score_compiled(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_score_one` of every text in one compiled call, as (n, n_columns) scores and
+        (n,) unseen shares: the same bits as text by text (the same C function scores each),
+        with the GIL released meanwhile, so that threads scoring batches share this model."""
+        scores = np.empty((len(texts), len(self._intercept)), dtype=np.float64)
+        unseen = np.empty(len(texts), dtype=np.float64)
+        low, high = self.features.ngram_range
+        compiled_score_batch(
+            texts,
+            self.features.n_features,
+            low,
+            high,
+            self._table,
+            self._intercept,
+            self.features.sublinear_tf,
+            scores,
+            unseen,
+            *self.features.layout,
+        )
+        return scores, unseen
+
     def unseen_share(self, texts: Sequence[str]) -> list[float]:
         """Per text (from :meth:`text_of`), the share of its distinct hashed features that no
         training ticket had: a direct measure of input drift (new products, new error codes,
@@ -294,19 +268,19 @@ class TriageModel:
 
         Scored :data:`BATCH_ROWS` texts at a time: the per-value arrays of :meth:`scores` take
         about 1 KB per ticket, 3 GB for the 200,000 held-out tickets of a million-row training.
-        With the compiled featuriser each text is scored by the single-ticket C call instead:
-        numpy's per-value arrays (a gather, a norm and a segmented sum over every stored value)
-        cost more than the whole C call once char n-grams made a long ticket's features number
-        in the thousands (``benchmarks/scale.py`` measures batch scoring end to end).
+        With the compiled featuriser a chunk is scored in one C call that featurises, weighs and
+        sums every text exactly as the single-ticket call does, without the GIL: numpy's
+        per-value arrays (a gather, a norm and a segmented sum over every stored value) cost
+        more than the whole C call once char n-grams made a long ticket's features number in
+        the thousands (``benchmarks/scale.py`` measures batch scoring end to end).
         """
         parts, unseen = [], []
         for start in range(0, len(texts), BATCH_ROWS):
-            chunk = texts[start : start + BATCH_ROWS]
+            chunk = list(texts[start : start + BATCH_ROWS])
             if self.featurize.compiled:
-                scored = [self._score_one(text) for text in chunk]
-                scores = np.array([row for row, _ in scored]).reshape(len(chunk), -1)
+                scores, shares = self._score_compiled(chunk)
                 parts.append(self.probabilities(scores))
-                unseen.append(np.array([share for _, share in scored], dtype=np.float64))
+                unseen.append(shares)
                 continue
             rows = self.featurize(chunk)
             parts.append(self.probabilities(self.scores(rows)))

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ticket_triage.core.decisions import HeadDecision, TriageResult
+from ticket_triage.core.decisions import BatchDecisions, HeadDecision, TriageResult
+from ticket_triage.core.errors import InvalidTicket
 from ticket_triage.core.explain import Explanation
 from ticket_triage.core.model import Ticket, TriageModel
 from ticket_triage.core.routing import Route, Router
+from ticket_triage.core.text import metadata_tokens
 
 __all__ = ["Decision", "Pipeline"]
 
@@ -131,6 +133,54 @@ class Pipeline:
         time otherwise. ``offset`` is the batch's first row in its file, for error messages.
         """
         batch = self.model.decide_texts(self.model.texts_of(tickets, offset))
+        return self._columns(batch, [_metadata(ticket) for ticket in tickets])
+
+    def columns_of_fields(
+        self,
+        subjects: Sequence[str],
+        bodies: Sequence[str],
+        metadata: Mapping[str, Sequence[str]],
+        *,
+        offset: int = 0,
+    ) -> dict[str, list[Any]]:
+        """:meth:`columns` of tickets given as columns (what ``triage predict`` reads from a
+        file): ``subjects[i]``, ``bodies[i]`` and ``{name: values[i]}`` for each metadata column
+        are ticket ``i``. The same answers as :meth:`columns` on the equivalent mappings (tested),
+        without a mapping per ticket, and with each distinct metadata's tokens made once.
+
+        Raises
+        ------
+        InvalidTicket
+            For the first ticket without text; its position is its index plus ``offset``.
+        """
+        names = list(metadata)
+        keys: Sequence[tuple[str, ...]] = (
+            list(zip(*(metadata[name] for name in names), strict=True))
+            if names
+            else [()] * len(subjects)
+        )
+        known: dict[tuple[str, ...], tuple[str, Mapping[str, Any]]] = {}
+        texts, rows = [], []
+        text_of = self.model.text_of_fields
+        for position, (subject, body, key) in enumerate(
+            zip(subjects, bodies, keys, strict=True), start=offset
+        ):
+            entry = known.get(key)
+            if entry is None:
+                values = dict(zip(names, key, strict=True))
+                entry = known[key] = (" ".join(metadata_tokens(values)), values)
+            try:
+                texts.append(text_of(subject, body, entry[0]))
+            except InvalidTicket as exc:
+                raise InvalidTicket(exc.reason, position) from exc
+            rows.append(entry[1])
+        return self._columns(self.model.decide_texts(texts), rows)
+
+    def _columns(
+        self, batch: BatchDecisions, metadata: Sequence[Mapping[str, Any]]
+    ) -> dict[str, list[Any]]:
+        """The columns of :meth:`columns` from a batch's decisions and each ticket's metadata
+        (the same mapping object for tickets with equal metadata routes them once)."""
         columns: dict[str, list[Any]] = {}
         for name, head in batch.heads.items():
             columns[f"{name}_label"] = head.labels.tolist()
@@ -142,13 +192,12 @@ class Pipeline:
         labels = list(zip(*(columns[f"{name}_label"] for name in names), strict=True))
         routes: dict[tuple[Any, ...], Route] = {}
         queues, rules = [], []
-        for ticket, ticket_labels, needs_review in zip(tickets, labels, review, strict=True):
-            metadata = _metadata(ticket)
-            key = (ticket_labels, needs_review, tuple(metadata.items()))
+        for values, ticket_labels, needs_review in zip(metadata, labels, review, strict=True):
+            key = (ticket_labels, needs_review, tuple(values.items()))
             route = routes.get(key)
             if route is None:
                 route = self.router.route(
-                    dict(zip(names, ticket_labels, strict=True)), needs_review, metadata
+                    dict(zip(names, ticket_labels, strict=True)), needs_review, values
                 )
                 routes[key] = route
             queues.append(route.queue)

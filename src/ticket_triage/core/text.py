@@ -22,6 +22,7 @@ __all__ = [
     "TOKEN_PATTERN",
     "clean_text",
     "combine_fields",
+    "join_fields",
     "metadata_tokens",
     "subject_of",
     "tokenize",
@@ -157,6 +158,20 @@ def combine_fields(
     >>> combine_fields("PayMent Failed", "error 402", mark_subject=True)
     'payment failed\x1ferror 402'
     """
+    tokens = " ".join(metadata_tokens(metadata))
+    return join_fields(subject, body, tokens, mark_subject=mark_subject)
+
+
+def join_fields(subject: str | None, body: str | None, tokens: str, *, mark_subject: bool) -> str:
+    """:func:`combine_fields` with the metadata tokens already joined by spaces: batch scoring
+    makes them once per distinct metadata (a few products, plans and regions) instead of once
+    per ticket, and :func:`combine_fields` itself is this, so the two cannot drift apart.
+
+    Examples
+    --------
+    >>> join_fields("PayMent Failed", "error 402", "plan:pro", mark_subject=False)
+    'payment failed error 402 plan:pro'
+    """
     if mark_subject:
         # Cleaning each field alone equals cleaning them joined by a newline (below).
         text = f"{clean_text(subject or '')}{SUBJECT_MARK}{clean_text(body or '')}"
@@ -165,8 +180,7 @@ def combine_fields(
         # joining across them, and white space is collapsed anyway, so this equals cleaning each
         # separately.
         text = clean_text(f"{subject or ''}\n{body or ''}")
-    tokens = metadata_tokens(metadata)
-    return f"{text} {' '.join(tokens)}".strip() if tokens else text
+    return f"{text} {tokens}".strip() if tokens else text
 
 
 def subject_of(text: str) -> str:
