@@ -13,29 +13,20 @@ from rich.table import Table
 from ticket_triage.cli.common import (
     DEFAULT_MODEL,
     EXAMPLES,
+    EngineOption,
     RulesOption,
+    SparkMasterOption,
     app,
     err,
     fail,
+    location,
+    on_spark,
     out,
     read_for,
 )
 
 if TYPE_CHECKING:  # imported in the commands: `triage --help` must not load numpy
     from ticket_triage.core.pipeline import Pipeline
-
-
-class _Location(type(Path())):  # type: ignore[misc]  # the concrete PosixPath/WindowsPath
-    """A path as typed: ``Path("s3a://bucket/x")`` collapses the ``//`` of a URI, so the Spark
-    engine reads the text given (:attr:`text`) while the local engine uses the path as before."""
-
-    text: str
-
-
-def _location(value: str) -> Path:
-    location = _Location(value)
-    location.text = value
-    return location
 
 
 #: The pipeline of ``triage predict``, inherited by its forked scoring processes.
@@ -79,11 +70,11 @@ def _score_all(
 def predict(
     model_dir: Annotated[Path, typer.Argument(help="Model directory written by `triage train`.")],
     input_file: Annotated[
-        Path, typer.Argument(help="Tickets: .csv, .jsonl or .parquet.", parser=_location)
+        Path, typer.Argument(help="Tickets: .csv, .jsonl or .parquet.", parser=location)
     ],
     out_file: Annotated[
         Path | None,
-        typer.Option("--out", help="Output file (format from its extension).", parser=_location),
+        typer.Option("--out", help="Output file (format from its extension).", parser=location),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Tickets scored per batch.")] = 10_000,
     rules: RulesOption = None,
@@ -97,24 +88,14 @@ def predict(
             "--timings", help="Print seconds spent reading, scoring and writing (JSON, stderr)."
         ),
     ] = False,
-    engine: Annotated[
-        str,
-        typer.Option(
-            help="'local' (this machine) or 'spark' (Parquet/CSV paths or URIs, a Spark output "
-            "directory; needs the spark extra)."
-        ),
-    ] = "local",
-    spark_master: Annotated[
-        str, typer.Option(help="With --engine spark: the Spark master URL.")
-    ] = "local[*]",
+    engine: EngineOption = "local",
+    spark_master: SparkMasterOption = "local[*]",
 ) -> None:
     """Batch scoring: the input's rows with decision and queue columns added, same format."""
     import os
     import time
 
-    if engine not in ("local", "spark"):
-        raise fail(f"--engine {engine!r}: use 'local' or 'spark'")
-    if engine == "spark":
+    if on_spark(engine):
         _predict_on_spark(model_dir, input_file, out_file, spark_master, rules)
         return
 
@@ -163,10 +144,6 @@ def _predict_on_spark(
     """``--engine spark``: :func:`ticket_triage.spark.scoring.predict_files`."""
     if out_file is None:
         raise fail("--engine spark writes a Spark output directory: give --out PATH")
-    from importlib.util import find_spec
-
-    if find_spec("pyspark") is None:
-        raise fail("--engine spark needs pyspark: pip install 'ticket-triage[spark]'")
     from ticket_triage.spark.scoring import predict_files
 
     source, destination = (getattr(p, "text", str(p)) for p in (input_file, out_file))
