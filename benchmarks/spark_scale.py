@@ -81,8 +81,10 @@ def main() -> None:
             print(f"scoring on Spark {master} ...", file=sys.stderr)
             engine = ["--engine", "spark", "--spark-master", master]
             name = master.removeprefix("local[").removesuffix("]")
-            start_up = timed([*predict, str(small), "--out", str(work / f"s{name}"), *engine])
-            seconds = timed([*predict, str(data), "--out", str(work / f"o{name}"), *engine])
+            start_up = timed(
+                [*predict, str(small), "--out", str(work / f"s{name}.parquet"), *engine]
+            )
+            seconds = timed([*predict, str(data), "--out", str(work / f"o{name}.parquet"), *engine])
             spark[master] = (seconds, start_up)
         print(f"training on Spark, {args.train_rows:,} rows ...", file=sys.stderr)
         train_command = [str(TRIAGE), "train", str(training), "--out", str(work / "spark_model")]

@@ -173,7 +173,7 @@ def _ship(session: SparkSession, model_dir: Path, rules: Path | None) -> tuple[s
         shutil.copytree(model_dir, staging)
         with spark_errors(f"shipping {model_dir} to the executors"):
             session.sparkContext.addFile(str(staging), recursive=True)
-        _SHIPPED.setdefault(id(session.sparkContext), set()).add(name)
+        _SHIPPED.setdefault(session.sparkContext.applicationId, set()).add(name)
     return name, expected
 
 
@@ -186,16 +186,16 @@ def _ship_file(session: SparkSession, path: Path) -> str:
         shutil.copyfile(path, staging)
         with spark_errors(f"shipping {path} to the executors"):
             session.sparkContext.addFile(str(staging))
-        _SHIPPED.setdefault(id(session.sparkContext), set()).add(name)
+        _SHIPPED.setdefault(session.sparkContext.applicationId, set()).add(name)
     return name
 
 
-#: Driver side: what each SparkContext already has (addFile refuses a name twice).
-_SHIPPED: dict[int, set[str]] = {}
+#: Driver side: what each Spark application already has (addFile refuses a name twice).
+_SHIPPED: dict[str, set[str]] = {}
 
 
 def _shipped(session: SparkSession) -> set[str]:
-    return _SHIPPED.get(id(session.sparkContext), set())
+    return _SHIPPED.get(session.sparkContext.applicationId, set())
 
 
 def read_frame(session: SparkSession, location: str) -> DataFrame:
