@@ -88,7 +88,9 @@ def main() -> None:
             spark[master] = (seconds, start_up)
         print(f"training on Spark, {args.train_rows:,} rows ...", file=sys.stderr)
         train_command = [str(TRIAGE), "train", str(training), "--out", str(work / "spark_model")]
-        trained = timed([*train_command, "--engine", "spark", "--spark-master", "local[2]", "-q"])
+        trained = timed(
+            [*train_command, "--engine", "spark", "--spark-master", "local[2]", "--quiet"]
+        )
     total = time.perf_counter() - started
     n = args.rows
     command = "python benchmarks/spark_scale.py " + shlex.join(sys.argv[1:])
