@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: run test env lint audit lambda-package bench bench-latency bench-quality bench-http \
-	bench-lambda bench-logger bench-scale bench-soak bench-connectors bench-env bench-compare bench-static-embeddings clean
+	bench-lambda bench-logger bench-scale bench-spark bench-soak bench-connectors bench-env bench-compare bench-static-embeddings clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -77,7 +77,7 @@ FIGURES := docs/benchmarks
 
 bench: env bench-env $(MODEL)/manifest.json
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory bench-compare bench-static-embeddings bench-scale bench-quality \
+	$(MAKE) --no-print-directory bench-compare bench-static-embeddings bench-scale bench-spark bench-quality \
 		bench-latency bench-http bench-lambda bench-logger bench-connectors && \
 	$(MAKE) --no-print-directory bench-soak SOAK_SECONDS=120 && \
 	$(BIN)/python benchmarks/assemble.py && \
@@ -105,6 +105,10 @@ bench-connectors: env $(MODEL)/manifest.json
 
 bench-scale: env
 	$(BIN)/python benchmarks/scale.py --plot $(FIGURES)/scale_training.png --results $(RESULTS)
+
+# Spark scoring in local[1] and local[2] against `triage predict --workers 2`, Spark training.
+bench-spark: env
+	$(BIN)/python benchmarks/spark_scale.py --results $(RESULTS)
 
 # The alternatives benchmarks/compare.py measures ticket-triage against (fastText; MiniLM on the
 # CPU build of PyTorch) come from the lock's `bench` group, into their own venv: `make test`

@@ -29,11 +29,15 @@ __all__ = [
     "DEFAULT_MODEL",
     "EXAMPLES",
     "DatabaseOption",
+    "EngineOption",
     "RulesOption",
     "SinceOption",
+    "SparkMasterOption",
     "app",
     "err",
     "fail",
+    "location",
+    "on_spark",
     "open_store",
     "out",
     "print_summary",
@@ -149,6 +153,44 @@ def print_summary(metrics: dict[str, Any]) -> None:
                 f"{target['best_precision']:.3f}); falling back to that threshold, "
                 f"{target['threshold']:.3f}. {here}"
             )
+
+
+class _Location(type(Path())):  # type: ignore[misc]  # the concrete PosixPath/WindowsPath
+    """A path as typed: ``Path("s3a://bucket/x")`` collapses the ``//`` of a URI, so the Spark
+    engine reads the text given (:attr:`text`) while the local engine uses the path as before."""
+
+    text: str
+
+
+def location(value: str) -> Path:
+    """A path argument that also keeps its text as typed (``--engine spark`` reads URIs)."""
+    path = _Location(value)
+    path.text = value
+    return path
+
+
+EngineOption = Annotated[
+    str,
+    typer.Option(help="'local' (this machine) or 'spark' (needs the spark extra and Java 17+)."),
+]
+
+
+SparkMasterOption = Annotated[
+    str, typer.Option(help="With --engine spark: the Spark master URL (local[*]: every core here).")
+]
+
+
+def on_spark(engine: str) -> bool:
+    """Whether ``--engine`` asks for Spark; a clear error for an unknown engine or a missing
+    pyspark."""
+    if engine not in ("local", "spark"):
+        raise fail(f"--engine {engine!r}: use 'local' or 'spark'")
+    if engine == "spark":
+        from importlib.util import find_spec
+
+        if find_spec("pyspark") is None:
+            raise fail("--engine spark needs pyspark: pip install 'ticket-triage[spark]'")
+    return engine == "spark"
 
 
 RulesOption = Annotated[

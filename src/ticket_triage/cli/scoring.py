@@ -13,10 +13,14 @@ from rich.table import Table
 from ticket_triage.cli.common import (
     DEFAULT_MODEL,
     EXAMPLES,
+    EngineOption,
     RulesOption,
+    SparkMasterOption,
     app,
     err,
     fail,
+    location,
+    on_spark,
     out,
 )
 
@@ -24,9 +28,12 @@ from ticket_triage.cli.common import (
 @app.command()
 def predict(
     model_dir: Annotated[Path, typer.Argument(help="Model directory written by `triage train`.")],
-    input_file: Annotated[Path, typer.Argument(help="Tickets: .csv, .jsonl or .parquet.")],
+    input_file: Annotated[
+        Path, typer.Argument(help="Tickets: .csv, .jsonl or .parquet.", parser=location)
+    ],
     out_file: Annotated[
-        Path | None, typer.Option("--out", help="Output file (format from its extension).")
+        Path | None,
+        typer.Option("--out", help="Output file (format from its extension).", parser=location),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Tickets scored per batch.")] = 10_000,
     rules: RulesOption = None,
@@ -44,10 +51,16 @@ def predict(
             "--timings", help="Print seconds spent reading, scoring and writing (JSON, stderr)."
         ),
     ] = False,
+    engine: EngineOption = "local",
+    spark_master: SparkMasterOption = "local[*]",
 ) -> None:
     """Batch scoring: the input's rows with decision and queue columns added, same format."""
     import os
     import time
+
+    if on_spark(engine):
+        _predict_on_spark(model_dir, input_file, out_file, spark_master, rules)
+        return
 
     from ticket_triage.cli.batch import read_input, score_fields, ticket_fields, write_output
     from ticket_triage.core.pipeline import Pipeline
@@ -84,6 +97,19 @@ def predict(
             "tickets": table.num_rows,
         }
         err.print(f"timings: {json.dumps(spent)}", highlight=False, soft_wrap=True)
+
+
+def _predict_on_spark(
+    model_dir: Path, input_file: Path, out_file: Path | None, master: str, rules: Path | None
+) -> None:
+    """``--engine spark``: :func:`ticket_triage.spark.scoring.predict_files`."""
+    if out_file is None:
+        raise fail("--engine spark writes a Spark output directory: give --out PATH")
+    from ticket_triage.spark.scoring import predict_files
+
+    source, destination = (getattr(p, "text", str(p)) for p in (input_file, out_file))
+    n_rows = predict_files(model_dir, source, destination, master, rules)
+    err.print(f"{n_rows} tickets scored on Spark -> {destination}", highlight=False)
 
 
 @app.command()

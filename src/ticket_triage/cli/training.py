@@ -9,12 +9,26 @@ from typing import Annotated
 
 import typer
 
-from ticket_triage.cli.common import app, err, fail, out, print_summary, read_for, steps
+from ticket_triage.cli.common import (
+    EngineOption,
+    SparkMasterOption,
+    app,
+    err,
+    fail,
+    location,
+    on_spark,
+    out,
+    print_summary,
+    read_for,
+    steps,
+)
 
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Argument(help="Labelled tickets: .csv, .jsonl or .parquet.")],
+    data: Annotated[
+        Path, typer.Argument(help="Labelled tickets: .csv, .jsonl or .parquet.", parser=location)
+    ],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the model to.")],
     config: Annotated[
         Path | None, typer.Option(help="TOML or JSON file of training options.")
@@ -48,6 +62,8 @@ def train(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print metrics.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+    engine: EngineOption = "local",
+    spark_master: SparkMasterOption = "local[*]",
 ) -> None:
     """Fit every head in DATA, tune thresholds on held-out folds, write the model to --out."""
     from ticket_triage.training.config import load_config
@@ -63,7 +79,13 @@ def train(
         streaming=streaming,
     )
     with steps(not quiet and not as_json) as step:
-        result = run_training(data, out_dir, settings, progress=step)
+        if on_spark(engine):  # Parquet or CSV, a path or any URI Spark reads
+            from ticket_triage.spark.training import train_on_spark
+
+            source = getattr(data, "text", str(data))
+            result = train_on_spark(source, out_dir, settings, spark_master, progress=step)
+        else:
+            result = run_training(data, out_dir, settings, progress=step)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if register is not None:

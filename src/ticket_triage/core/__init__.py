@@ -1,4 +1,4 @@
-"""The inference core: what Lambda, the HTTP service and (later) Spark executors import.
+"""The inference core: what Lambda, the HTTP service and the Spark executors import.
 
 The data path of one ticket, a module per step::
 

@@ -2,9 +2,10 @@
 
 Every caller that decides tickets goes through :class:`Pipeline`: the HTTP API and Lambda (one
 ticket or a small batch per request, :meth:`Pipeline.triage`), ``triage predict`` (files of
-millions, :meth:`Pipeline.columns`), ``triage demo`` and, later, Spark executors. What a caller
-adds around it is its own business only: the API validates sizes, gives each decision an id,
-logs it and counts it; the CLI reads and writes files.
+millions, :meth:`Pipeline.columns`), ``triage demo`` and Spark executors
+(:mod:`ticket_triage.spark.scoring`). What a caller adds around it is its own business only: the
+API validates sizes, gives each decision an id, logs it and counts it; the CLI reads and writes
+files.
 
 Each ticket is featurised once. The scoring pass also counts the ticket's unseen features (what
 the prediction log records as input drift), and an explained ticket is decided from the very

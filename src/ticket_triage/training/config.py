@@ -136,6 +136,12 @@ class TrainConfig(BaseModel):
         description="Streaming only: share of rows kept for the calibrator and the thresholds.",
     )
     chunk_rows: int = Field(50_000, ge=100, description="Streaming only: rows read at a time.")
+    max_iter: int = Field(
+        300,
+        ge=1,
+        le=1000,
+        description="--engine spark only: most L-BFGS iterations per head (a Spark job each).",
+    )
 
     @model_validator(mode="after")
     def _streaming_options(self) -> TrainConfig:

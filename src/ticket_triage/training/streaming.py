@@ -56,7 +56,15 @@ from ticket_triage.training.fitting import (
     tuned_head,
 )
 
-__all__ = ["StreamedData", "file_sha256", "fit_streaming", "held_out_tickets", "read_chunks"]
+__all__ = [
+    "StreamedData",
+    "check_head",
+    "chunk_tickets",
+    "file_sha256",
+    "fit_streaming",
+    "held_out_tickets",
+    "read_chunks",
+]
 
 _TEST, _CALIBRATION, _TRAIN = 0, 1, 2
 
@@ -111,7 +119,7 @@ def _column(frame: pd.DataFrame, name: str) -> list[str]:
     return ["" if pd.isna(value) else str(value) for value in frame[name].tolist()]
 
 
-def _chunk_tickets(
+def chunk_tickets(
     frame: pd.DataFrame, path: Path, metadata: list[str]
 ) -> tuple[list[dict[str, object]], dict[str, np.ndarray]]:
     """One chunk in the data contract: tickets and per-head labels, rows without text dropped
@@ -192,7 +200,7 @@ def _hash_pass(
             if not columns & set(LABEL_COLUMNS):
                 raise DataError(f"{path}: no label column; expected 'urgency' and/or 'topic'")
             streamed = StreamedData(sha256=file_sha256(path), metadata_columns=metadata)
-        tickets, labels = _chunk_tickets(frame, path, streamed.metadata_columns)
+        tickets, labels = chunk_tickets(frame, path, streamed.metadata_columns)
         if not tickets:
             continue
         rows = featurize(combined_texts(tickets, features))
@@ -226,7 +234,7 @@ def _hash_pass(
     return streamed, document_frequency, train_counts, calibration_counts
 
 
-def _check_head(
+def check_head(
     name: str, train_counts: Counter[str], calibration_counts: Counter[str], min_support: int
 ) -> list[str]:
     """The head's classes, or why it cannot be trained this way."""
@@ -267,7 +275,7 @@ def fit_streaming(
             path, config, features, cache
         )
         heads = {
-            name: _check_head(name, counts, calibration_counts[name], config.min_support)
+            name: check_head(name, counts, calibration_counts[name], config.min_support)
             for name, counts in train_counts.items()
             if counts
         }

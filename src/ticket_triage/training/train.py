@@ -45,7 +45,7 @@ from ticket_triage.training.in_memory import fit, split_rows
 from ticket_triage.training.report import write_report
 from ticket_triage.training.streaming import fit_streaming, held_out_tickets
 
-__all__ = ["TrainResult", "artifact_contents", "build_artifact", "train"]
+__all__ = ["TrainResult", "artifact_contents", "build_artifact", "publish", "train"]
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def train(
         n_dropped=0,
     )
     del tickets, texts  # the held-out rows are all that is still needed
-    return _publish(fitted, config, training, held_out, out, step)
+    return publish(fitted, config, training, held_out, out, step)
 
 
 def _train_streaming(data: Path, out: Path, config: TrainConfig, step: Progress) -> TrainResult:
@@ -182,10 +182,10 @@ def _train_streaming(data: Path, out: Path, config: TrainConfig, step: Progress)
         "metadata_columns": streamed.metadata_columns,
         "config": config.model_dump(mode="json", by_alias=True),
     }
-    return _publish(fitted, config, training, held_out_tickets(data, streamed), out, step)
+    return publish(fitted, config, training, held_out_tickets(data, streamed), out, step)
 
 
-def _publish(
+def publish(
     fitted: FittedModel,
     config: TrainConfig,
     training: dict[str, Any],
