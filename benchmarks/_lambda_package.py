@@ -69,15 +69,17 @@ print(json.dumps({{"times": times[{warmup}:], "compiled": COMPILED,
 """
 
 
+def _build(model: Path, archive: Path, *options: str) -> None:
+    """``deploy/build_lambda.py`` for ``model`` into ``archive``, with extra ``options``."""
+    command = [sys.executable, str(BUILDER), "--model", str(model), "--out", str(archive)]
+    subprocess.run([*command, *options], check=True, capture_output=True)
+
+
 def build_package(model: Path, directory: Path) -> Path:
     """The Lambda package for this interpreter (x86_64), unpacked into ``directory``/package."""
     archive = directory / "lambda.zip"
     local = f"{sys.version_info.major}.{sys.version_info.minor}"
-    subprocess.run(
-        [sys.executable, str(BUILDER), "--model", str(model), "--out", str(archive),
-         "--python-version", local],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    _build(model, archive, "--python-version", local)
     with zipfile.ZipFile(archive) as zipped:
         zipped.extractall(directory / "package")
     return directory / "package"
@@ -127,11 +129,7 @@ def runtime_sizes(model: Path, directory: Path) -> list[Size]:
     sizes = []
     for arch in ARCHITECTURES:
         archive = directory / f"lambda-{arch}.zip"
-        subprocess.run(
-            [sys.executable, str(BUILDER), "--model", str(model), "--out", str(archive),
-             "--arch", arch],
-            check=True, capture_output=True,
-        )  # fmt: skip
+        _build(model, archive, "--arch", arch)
         with zipfile.ZipFile(archive) as zipped:
             unpacked = sum(info.file_size for info in zipped.infolist())
         sizes.append(Size(arch, python, archive.stat().st_size, unpacked))

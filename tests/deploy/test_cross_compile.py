@@ -4,7 +4,6 @@ the architecture's machine; the arm64 package holds aarch64 binaries only."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -19,16 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 MACHINES = {"x86_64": 62, "arm64": 183}  # ELF e_machine: EM_X86_64, EM_AARCH64
 
 
-def _load() -> ModuleType:
-    """deploy/cross_compile.py as a module (deploy/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "cross_compile", ROOT / "deploy" / "cross_compile.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def objdump() -> str:
     found = shutil.which("objdump")
@@ -40,9 +29,10 @@ def objdump() -> str:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, objdump: str) -> dict[str, Path]:
+def built(
+    tmp_path_factory: pytest.TempPathFactory, objdump: str, cross_compile: ModuleType
+) -> dict[str, Path]:
     """The featuriser compiled for both of Lambda's architectures."""
-    cross_compile = _load()
     out = tmp_path_factory.mktemp("featurize")
     return {arch: cross_compile.compile_featurizer(arch, out / arch) for arch in MACHINES}
 
@@ -77,9 +67,8 @@ def test_the_featurizer_needs_glibc_2_17_at_most_on_its_machine(built, objdump, 
     assert "_PyUnicode_" not in table
 
 
-def test_the_check_refuses_a_build_for_another_machine(built):
+def test_the_check_refuses_a_build_for_another_machine(built, cross_compile):
     # GIVEN the x86_64 build WHEN it is checked as arm64 THEN it is refused, saying why
-    cross_compile = _load()
     with pytest.raises(cross_compile.CompileError, match="ELF machine 62"):
         cross_compile.check(built["x86_64"], "arm64")
 

@@ -4,7 +4,6 @@ the handler on its own in an isolated interpreter (issue 3), on the cross-compil
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import platform
@@ -14,7 +13,6 @@ import sys
 import tomllib
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -258,24 +256,14 @@ def test_the_package_takes_a_help_desk_webhook_and_writes_back(package, tmp_path
         assert write.method == "PUT"
 
 
-def _cross_compile() -> ModuleType:
-    """deploy/cross_compile.py as a module (deploy/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "cross_compile", ROOT / "deploy" / "cross_compile.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_featurizer_that_cannot_load_leaves_the_pure_python_path(
-    package, tmp_path, shared_datasets
+    package, tmp_path, shared_datasets, cross_compile
 ):
     # GIVEN a copy of the package whose featuriser is the build for the other architecture, a
     # file this interpreter cannot load
     unpacked, _ = package
     other = "arm64" if platform.machine() == "x86_64" else "x86_64"
-    foreign = _cross_compile().compile_featurizer(other, tmp_path / other)
+    foreign = cross_compile.compile_featurizer(other, tmp_path / other)
     copy = tmp_path / "package"
     shutil.copytree(unpacked, copy)
     shutil.copy2(foreign, copy / "ticket_triage" / "core" / "_featurize.abi3.so")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,13 +102,8 @@ def feedback_examples(store: Store, since: datetime | None = None) -> FeedbackEx
         if older is not None:
             if set(older.labels) <= set(labels):
                 superseded += 1
-            example = FeedbackExample(
-                key=example.key,
-                prediction_id=example.prediction_id,
-                at=example.at,
-                subject=example.subject,
-                body=example.body,
-                metadata=example.metadata,
+            example = replace(
+                example,
                 labels={**older.labels, **labels},
                 corrected=(older.corrected - set(labels)) | example.corrected,
             )

@@ -22,7 +22,7 @@ The steps, and where each runs:
    (:func:`~ticket_triage.training.fitting.calibrated_from_scores`,
    :func:`~ticket_triage.training.fitting.tuned_head`), on the margins MLlib computed; then the
    artifact, its evaluation on the held-out test share and the report
-   (:func:`~ticket_triage.training.train.publish`), as every ``triage train`` writes them.
+   (:func:`~ticket_triage.training.train.publish_streamed`), as every ``triage train`` writes them.
 """
 
 from __future__ import annotations
@@ -60,9 +60,8 @@ from ticket_triage.training.streaming import (
     check_head,
     chunk_tickets,
     file_sha256,
-    held_out_tickets,
 )
-from ticket_triage.training.train import TrainResult, publish
+from ticket_triage.training.train import TrainResult, publish_streamed
 
 if TYPE_CHECKING:
     from pyspark import RDD
@@ -359,15 +358,4 @@ def train_on_spark(
     step("starting Spark")
     session = spark_session(master)
     fitted, streamed = fit_spark(session, data, config, step)
-    training = {
-        "data": Path(data).name,
-        "data_sha256": streamed.sha256,
-        "engine": "spark",
-        "n_rows": streamed.n_rows,
-        "n_train": streamed.n_train,
-        "n_calibration": streamed.n_calibration,
-        "n_test": len(streamed.held_out),
-        "metadata_columns": streamed.metadata_columns,
-        "config": config.model_dump(mode="json", by_alias=True),
-    }
-    return publish(fitted, config, training, held_out_tickets(Path(data), streamed), out, step)
+    return publish_streamed(fitted, streamed, Path(data), config, out, step, engine="spark")

@@ -43,7 +43,7 @@ from ticket_triage.training.evaluate import evaluate
 from ticket_triage.training.fitting import FittedModel, Progress, combined_texts, feature_config
 from ticket_triage.training.in_memory import fit, split_rows
 from ticket_triage.training.report import write_report
-from ticket_triage.training.streaming import fit_streaming, held_out_tickets
+from ticket_triage.training.streaming import StreamedData, fit_streaming, held_out_tickets
 
 __all__ = ["TrainResult", "artifact_contents", "build_artifact", "publish", "train"]
 
@@ -172,9 +172,24 @@ def _train_streaming(data: Path, out: Path, config: TrainConfig, step: Progress)
         fitted, streamed = fit_streaming(data, config, step)
     except DataError as exc:
         raise DataError(f"{data}: {exc}") from exc
-    training = {
-        "data": data.name,
-        "data_sha256": streamed.sha256,
+    return publish_streamed(fitted, streamed, data, config, out, step)
+
+
+def publish_streamed(
+    fitted: FittedModel,
+    streamed: StreamedData,
+    data: Path,
+    config: TrainConfig,
+    out: Path,
+    step: Progress,
+    engine: str | None = None,
+) -> TrainResult:
+    """:func:`publish` a model fitted on a file read in chunks (``--streaming``, or on Spark as
+    ``engine``): the training record from the pass's counts, the held-out rows re-read."""
+    training: dict[str, Any] = {"data": data.name, "data_sha256": streamed.sha256}
+    if engine is not None:
+        training["engine"] = engine
+    training |= {
         "n_rows": streamed.n_rows,
         "n_train": streamed.n_train,
         "n_calibration": streamed.n_calibration,
