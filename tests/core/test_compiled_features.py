@@ -17,7 +17,7 @@ from ticket_triage.core.features import (
     compiled_score_batch,
     compiled_score_text,
 )
-from ticket_triage.core.text import SUBJECT_MARK, clean_text, combine_fields
+from ticket_triage.core.text import SUBJECT_MARK, clean_python, clean_text, combine_fields
 
 pytestmark = pytest.mark.skipif(
     not COMPILED and not os.environ.get("CI"),
@@ -135,6 +135,8 @@ def test_compiled_matches_python_on_every_shared_ticket(shared_datasets, path):
 
     frame = pd.read_csv(folder / path, dtype=str, keep_default_na=False)
     pairs = list(zip(frame.subject, frame.body, strict=True))
+    for field in (*frame.subject, *frame.body, *(f"{s}\n{b}" for s, b in pairs)):
+        assert clean_text(field) == clean_python(field)  # the compiled ASCII path where ASCII
     plain = [clean_text(f"{s}\n{b}") for s, b in pairs]
     _assert_same(plain, CONFIGS[0])
     _assert_batch_scores_same(plain, CONFIGS[0])
@@ -236,3 +238,109 @@ def test_batch_scores_refuse_bad_buffers_and_texts():
     # GIVEN a read-only output buffer, THEN it is refused
     with pytest.raises(TypeError):
         compiled_score_batch(["a"], *head, bytes(16), np.empty(1), *config.layout)
+
+
+# ASCII at the edges of clean_text's steps: escaped white space (and its upper case), URL
+# schemes, "www." and word boundaries before them, every white space and control character.
+ASCII_EDGES = [
+    *"\\nrtNRT:/w.W_-+0a!? ",
+    "http",
+    "HTTPS",
+    "www.",
+    "://",
+    *"\t\n\x0b\x0c\r\x1c\x1f\x00\x07\x0e\x1b\x7f",
+]
+
+
+@given(st.lists(st.sampled_from(ASCII_EDGES), max_size=60).map("".join))
+@settings(max_examples=1500)
+def test_compiled_cleaning_matches_python_at_its_edges(text):
+    assert clean_text(text) == clean_python(text)
+
+
+@given(st.text(st.characters(max_codepoint=127), max_size=300))
+@settings(max_examples=500)
+def test_compiled_cleaning_matches_python_on_any_ascii(text):
+    assert clean_text(text) == clean_python(text)
+
+
+def test_text_that_is_not_ascii_is_cleaned_in_python():
+    from ticket_triage.core._featurize import clean_ascii
+
+    assert clean_ascii("Caf\u00e9 \uff11") is None  # NFKC and Unicode classes: Python's job
+    assert clean_text("Caf\u00e9 \uff11") == "caf\u00e9 1"
+
+
+def _texts_of_support(shared_datasets: Path, n: int) -> list[str]:
+    import pandas as pd
+
+    frame = pd.read_csv(
+        shared_datasets / "support_tickets_sample" / "tickets.csv", dtype=str, keep_default_na=False
+    ).iloc[:n]
+    return [
+        combine_fields(s, b, mark_subject=True)
+        for s, b in zip(frame.subject, frame.body, strict=True)
+    ]
+
+
+@pytest.mark.parametrize("columns", [4, 7, 20], ids=["few", "two-heads", "wide"])
+def test_a_warm_word_cache_gives_the_bits_of_a_fresh_call(shared_datasets, columns):
+    # GIVEN real tickets, a model table of 4 columns (the generic sum), 7 (the two default heads,
+    # specialised) or 20 (more than the locals: summed in memory)
+    from ticket_triage.core._featurize import new_workspace
+
+    config = CONFIGS[-1]
+    texts = _texts_of_support(shared_datasets, 1500)
+    table, intercept = _table(config, columns)
+    low, high = config.ngram_range
+    head = (config.n_features, low, high, table, intercept, True)
+    # WHEN they are scored by fresh calls, then twice through one workspace (the second time
+    # every word's char n-grams come from its cache), then as one batch
+    fresh = [compiled_score_text(text, *head, *config.layout) for text in texts]
+    work = new_workspace()
+    warm = [compiled_score_text(text, *head, *config.layout, work) for text in texts * 2]
+    scores, unseen = np.empty((len(texts), columns)), np.empty(len(texts))
+    compiled_score_batch(texts, *head, scores, unseen, *config.layout)
+    # THEN every score and unseen share is the same, bit for bit
+    assert warm == fresh * 2
+    assert np.array_equal(scores, np.array([row for row, _ in fresh]))
+    assert np.array_equal(unseen, np.array([share for _, share in fresh]))
+
+
+def test_a_full_word_cache_starts_again_and_features_stay_exact():
+    # GIVEN more distinct words than the cache holds (32,768), with everyday words between them
+    rng = np.random.default_rng(1)
+    words = [f"w{number:x}" for number in rng.permutation(10**6)[:40_000]]
+    texts = [
+        " ".join([*words[start : start + 50], "payment", "failed", "please"])
+        for start in range(0, len(words), 50)
+    ]
+    config = CONFIGS[-1]
+    featurizer = Featurizer(config)
+    # WHEN one featuriser (one workspace) featurises them twice, THEN the features are the
+    # Python reference's both times
+    for _ in range(2):
+        fast, slow = featurizer(texts), Featurizer(config, compiled=False)(texts)
+        assert fast.indices.tolist() == slow.indices.tolist()
+        assert np.array_equal(fast.counts, slow.counts)
+
+
+def test_one_workspace_serves_models_of_different_blocks(shared_datasets):
+    # GIVEN one workspace used for features of every config in turn, text by text (its cache is
+    # for one char block at a time)
+    from ticket_triage.core._featurize import hash_ngrams, new_workspace
+
+    work = new_workspace()
+    for text in _texts_of_support(shared_datasets, 60):
+        for config in CONFIGS:
+            low, high = config.ngram_range
+            args = (text, config.n_features, low, high, *config.layout)
+            # THEN each is what a call without it gives
+            assert hash_ngrams(*args, work) == hash_ngrams(*args)
+
+
+def test_a_workspace_must_be_one():
+    from ticket_triage.core._featurize import hash_ngrams
+
+    with pytest.raises(TypeError):
+        hash_ngrams("payment failed", 1024, 1, 2, 0, 0, 0, 0, 0, "not a workspace")

@@ -39,10 +39,11 @@ from ticket_triage.core.text import TOKEN_PATTERN, subject_of
 
 try:  # the C hot loop (_featurize.c); the pure-Python path below gives identical features
     from ticket_triage.core._featurize import hash_ngrams as _compiled_hash_ngrams
+    from ticket_triage.core._featurize import new_workspace as _new_workspace
     from ticket_triage.core._featurize import score_batch as compiled_score_batch
     from ticket_triage.core._featurize import score_text as compiled_score_text
 except ImportError:  # pragma: no cover - installed where no C compiler was available
-    _compiled_hash_ngrams = compiled_score_text = compiled_score_batch = None
+    _compiled_hash_ngrams = compiled_score_text = compiled_score_batch = _new_workspace = None
 
 __all__ = [
     "COMPILED",
@@ -284,6 +285,9 @@ class Featurizer:
         self.config = config
         self.compiled = compiled and COMPILED and config.token_pattern == TOKEN_PATTERN
         self._findall = re.compile(config.token_pattern).findall
+        #: The compiled calls' reusable buffers and cache of words' char n-grams (None on the
+        #: Python path): one per featuriser, so per model, as the cache is for its char block.
+        self.workspace: object | None = _new_workspace() if self.compiled else None
 
     def grams(self, text: str) -> list[str]:
         """The word n-grams of one combined text (the first block)."""
@@ -349,7 +353,8 @@ class Featurizer:
             flat = np.concatenate(per_text) if per_text else np.zeros(0, dtype=np.int64)
             return _counted(flat, lengths, self.config.width)
         layout = self.config.layout
-        rows = [_compiled_hash_ngrams(text, n_features, low, high, *layout) for text in texts]
+        work = self.workspace
+        rows = [_compiled_hash_ngrams(text, n_features, low, high, *layout, work) for text in texts]
         if len(rows) == 1:
             indices, counts = rows[0]
             return SparseRows(

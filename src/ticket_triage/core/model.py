@@ -218,6 +218,7 @@ class TriageModel:
                 self._intercept,
                 self.features.sublinear_tf,
                 *self.features.layout,
+                self.featurize.workspace,
             )
             return scores, unseen
         rows = self.featurize([text])
