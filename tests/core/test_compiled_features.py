@@ -264,11 +264,36 @@ def test_compiled_cleaning_matches_python_on_any_ascii(text):
     assert clean_text(text) == clean_python(text)
 
 
-def test_text_that_is_not_ascii_is_cleaned_in_python():
-    from ticket_triage.core._featurize import clean_ascii
+@given(st.text(st.characters(max_codepoint=0xFF), max_size=300))
+@settings(max_examples=500)
+def test_compiled_cleaning_matches_python_below_u0100(text):
+    assert clean_text(text) == clean_python(text)
 
-    assert clean_ascii("Caf\u00e9 \uff11") is None  # NFKC and Unicode classes: Python's job
-    assert clean_text("Caf\u00e9 \uff11") == "caf\u00e9 1"
+
+@pytest.mark.parametrize("code_point", range(256))
+def test_compiled_cleaning_of_each_code_point_below_u0100(code_point):
+    # Between letters, after a URL and at either end, in upper and lower case.
+    char = chr(code_point)
+    for text in (f"A{char}b", f"see http://x{char}y ok", f"{char}www.{char}", char, char * 3):
+        assert clean_text(text) == clean_python(text)
+
+
+def test_the_compiled_cleaning_leaves_to_python_what_nfkc_changes():
+    import unicodedata
+
+    from ticket_triage.core._featurize import clean_latin1
+
+    # GIVEN the code points below U+0100 whose lower-case form NFKC changes (ª, ², µ, ¼, ...)
+    changed = [
+        c
+        for c in range(256)
+        if unicodedata.normalize("NFKC", chr(c).lower()) != chr(c).lower() and c != 0xA0
+    ]
+    # THEN the C path declines exactly those (and anything from U+0100 on); NO-BREAK SPACE,
+    # which NFKC makes a space, it cleans as white space
+    assert [c for c in range(256) if clean_latin1(f"x{chr(c)}") is None] == changed
+    assert clean_latin1("Caf\u00e9 \u0100") is None
+    assert clean_latin1("Caf\u00e9\u00a0OK") == "caf\u00e9 ok"
 
 
 def _texts_of_support(shared_datasets: Path, n: int) -> list[str]:

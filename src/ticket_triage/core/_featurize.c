@@ -20,8 +20,8 @@
  * score_batch(texts, ..., scores, unseen) scores a list of them into numpy buffers in one call,
  * with the GIL released, so that threads share one model (see their comments below).
  * new_workspace() makes the reusable buffers and the cache of words' char n-grams that a model's
- * hash_ngrams and score_text calls share (their optional last argument); clean_ascii(text) is
- * text.clean_text for all-ASCII text, the step before featurisation.
+ * hash_ngrams and score_text calls share (their optional last argument); clean_latin1(text) is
+ * text.clean_text for text below U+0100, the step before featurisation.
  *
  * Why C: in CPython the regex, the n-gram strings and one mmh3 call per n-gram cost about 1 us
  * per token, which kept a 70-token e-mail above the 50 us single-ticket target; char n-grams
@@ -1091,37 +1091,49 @@ done:
 }
 
 /*
- * clean_ascii(text) -> str or None
+ * clean_latin1(text) -> str or None
  *
- * clean_text (text.py) of an all-ASCII str, None for any other (the Python path keeps NFKC and
- * the Unicode classes). Cleaning was a quarter of a long ticket's scoring time in Python, a few
- * regex scans and a split and join per field; here it is four passes over one buffer, with the
- * same steps in the same order, on ASCII only, where NFKC changes nothing and the classes are
- * fixed: lower-case; "\n", "\r", "\t" written as two characters become a space; URLs (the
- * pattern _URL, a scheme and "://" or "www.", from a word boundary to the next white space)
- * become a space; control characters become a space; white space runs (str.isspace: \t to \r,
- * \x1c to \x1f and space) become one space, none at either end. Tested against the Python path
- * on every shared ticket and on generated text.
+ * clean_text (text.py) of a str whose code points are all below U+0100 (ASCII, and the
+ * accented letters of Western European tickets), None for any other (the Python path keeps
+ * NFKC and the rest of Unicode). Cleaning was a quarter of a long ticket's scoring time in
+ * Python, a few regex scans and a split and join per field; here it is four passes over one
+ * buffer, with the same steps in the same order: lower-case; "\n", "\r", "\t" written as two
+ * characters become a space; URLs (the pattern _URL, a scheme and "://" or "www.", from a word
+ * boundary to the next white space) become a space; control characters become a space; white
+ * space runs become one space, none at either end. The character classes are the interpreter's
+ * (the page 0 of classes, from str.isalnum and str.isspace, which is what its regexes use).
+ * NFKC changes none of these code points except the few of NFKC_CHANGES, for which the Python
+ * path runs; NO-BREAK SPACE becomes a space under NFKC and is white space anyway. Tested against
+ * the Python path on every shared ticket, on each of the 256 code points and on generated text.
  */
-static inline int ascii_word(uint8_t c)
+static inline int nfkc_changes(Py_UCS4 ch)
 {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (c >= 'A' && c <= 'Z');
+    /* The code points below U+0100 whose lower-case form NFKC changes (ª ² µ ¼ ...), but
+     * U+00A0; a test recomputes the list with unicodedata. */
+    switch (ch) {
+    case 0xa8: case 0xaa: case 0xaf: case 0xb2: case 0xb3: case 0xb4: case 0xb5:
+    case 0xb8: case 0xb9: case 0xba: case 0xbc: case 0xbd: case 0xbe:
+        return 1;
+    default:
+        return 0;
+    }
 }
-static inline int ascii_space(uint8_t c)
+static inline int is_control(Py_UCS4 ch)
 {
-    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+    return ch <= 0x08 || ch == 0x0b || ch == 0x0c || (ch >= 0x0e && ch <= 0x1f) ||
+           (ch >= 0x7f && ch <= 0x9f);
 }
-static inline int ascii_control(uint8_t c) { return c <= 0x08 || (c >= 0x0e && c <= 0x1b) || c == 0x7f; }
-static inline int scheme_char(uint8_t c)
+static inline int scheme_char(Py_UCS4 ch)
 {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-';
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' || ch == '.' ||
+           ch == '-';
 }
 
 /* Where the URL that starts at text[i] ends (the next white space), or -1 if none starts
  * there: _URL's "\b[a-z][a-z0-9+.\-]*://\S+" or "\bwww\.\S+" on lower-cased text. */
 static Py_ssize_t url_end(const uint8_t *text, Py_ssize_t n, Py_ssize_t i)
 {
-    if (text[i] < 'a' || text[i] > 'z' || (i > 0 && ascii_word(text[i - 1])))
+    if (text[i] < 'a' || text[i] > 'z' || (i > 0 && is_word(text[i - 1])))
         return -1;
     Py_ssize_t k = i + 1;
     while (k < n && scheme_char(text[k]))
@@ -1129,43 +1141,53 @@ static Py_ssize_t url_end(const uint8_t *text, Py_ssize_t n, Py_ssize_t i)
     /* Either alternative, with the one character \S+ needs after it (the scheme's run cannot
      * backtrack into "://": ':' is not a scheme character); both then run to white space. */
     Py_ssize_t rest = -1;
-    if (k + 3 < n && !memcmp(text + k, "://", 3) && !ascii_space(text[k + 3]))
+    if (k + 3 < n && !memcmp(text + k, "://", 3) && !is_space(text[k + 3]))
         rest = k + 3;
-    else if (i + 4 < n && !memcmp(text + i, "www.", 4) && !ascii_space(text[i + 4]))
+    else if (i + 4 < n && !memcmp(text + i, "www.", 4) && !is_space(text[i + 4]))
         rest = i + 4;
     if (rest < 0)
         return -1;
-    while (rest < n && !ascii_space(text[rest]))
+    while (rest < n && !is_space(text[rest]))
         rest++;
     return rest;
 }
 
-static PyObject *clean_ascii(PyObject *self, PyObject *arg)
+static PyObject *clean_latin1(PyObject *self, PyObject *arg)
 {
     if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "clean_ascii needs a str");
+        PyErr_SetString(PyExc_TypeError, "clean_latin1 needs a str");
         return NULL;
     }
-    Py_ssize_t n;
-    const char *utf8 = PyUnicode_AsUTF8AndSize(arg, &n);
-    if (!utf8)
-        return NULL;
-    uint8_t *text = malloc((size_t)n + 1), *out = malloc((size_t)n + 1);
+    Py_ssize_t size;
+    const uint8_t *utf8 = (const uint8_t *)PyUnicode_AsUTF8AndSize(arg, &size);
+    if (!utf8) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
+            return NULL;
+        PyErr_Clear(); /* lone surrogates, which clean_python removes */
+        Py_RETURN_NONE;
+    }
+    /* One byte per code point below U+0100: at most size of them. */
+    uint8_t *text = malloc((size_t)size + 1), *out = malloc((size_t)size + 1);
     if (!text || !out) {
         free(text);
         free(out);
         return PyErr_NoMemory();
     }
+    Py_ssize_t n = 0;
     int escapes = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        uint8_t c = (uint8_t)utf8[i];
-        if (c >= 0x80) { /* not ASCII: the Python path */
-            free(text);
-            free(out);
-            Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        Py_UCS4 ch = utf8[i];
+        if (ch >= 0x80) { /* U+0080..U+00FF are C2 xx and C3 xx in UTF-8 */
+            if ((ch != 0xc2 && ch != 0xc3) || i + 1 >= size)
+                goto not_latin1;
+            ch = ((ch & 0x1f) << 6) | (utf8[++i] & 0x3f);
+            if (nfkc_changes(ch))
+                goto not_latin1;
         }
-        text[i] = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-        escapes |= c == '\\';
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 0xc0 && ch <= 0xde && ch != 0xd7))
+            ch += 32; /* str.lower() below U+0100 */
+        text[n++] = (uint8_t)ch;
+        escapes |= ch == '\\';
     }
     if (escapes) { /* _ESCAPED_WHITESPACE: a backslash and n, r or t; left to right */
         Py_ssize_t m = 0;
@@ -1205,20 +1227,24 @@ static PyObject *clean_ascii(PyObject *self, PyObject *arg)
     /* Control characters to spaces, then white space collapsed (" ".join(text.split())). */
     Py_ssize_t m = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        uint8_t c = text[i];
-        if (ascii_space(c) || ascii_control(c)) {
+        uint8_t ch = text[i];
+        if (is_space(ch) || is_control(ch)) {
             if (m && out[m - 1] != ' ')
                 out[m++] = ' ';
         } else {
-            out[m++] = c;
+            out[m++] = ch;
         }
     }
     if (m && out[m - 1] == ' ')
         m--;
-    PyObject *result = PyUnicode_FromStringAndSize((const char *)out, m);
+    PyObject *result = PyUnicode_DecodeLatin1((const char *)out, m, NULL);
     free(text);
     free(out);
     return result;
+not_latin1:
+    free(text);
+    free(out);
+    Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
@@ -1227,9 +1253,10 @@ static PyMethodDef methods[] = {
      "            char_words, subject_features, workspace]) -> (indices bytes, counts bytes)\n\n"
      "Sorted unique hashed n-gram indices (int64) and counts (float64) of a cleaned text over\n"
      "every block, identical to the Python path with the default token pattern."},
-    {"clean_ascii", clean_ascii, METH_O,
-     "clean_ascii(text) -> str or None\n\n"
-     "ticket_triage.core.text.clean_text of an all-ASCII str; None for any other str."},
+    {"clean_latin1", clean_latin1, METH_O,
+     "clean_latin1(text) -> str or None\n\n"
+     "ticket_triage.core.text.clean_text of a str of code points below U+0100; None for any\n"
+     "other str (or one holding the few of those that NFKC changes)."},
     {"new_workspace", new_workspace, METH_NOARGS,
      "new_workspace() -> capsule\n\n"
      "Reusable buffers and a bounded cache of words' char n-grams for hash_ngrams and\n"

@@ -17,10 +17,10 @@ import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 
-try:  # clean_text of all-ASCII text in C (_featurize.c); the Python below is the reference
-    from ticket_triage.core._featurize import clean_ascii as _clean_ascii
+try:  # clean_text of text below U+0100 in C (_featurize.c); clean_python is the reference
+    from ticket_triage.core._featurize import clean_latin1 as _clean_latin1
 except ImportError:  # pragma: no cover - installed where no C compiler was available
-    _clean_ascii = None
+    _clean_latin1 = None
 
 __all__ = [
     "SUBJECT_MARK",
@@ -80,11 +80,10 @@ def clean_text(text: str) -> str:
     >>> clean_text("Zahlung fehlgeschlagen: Fehler 0x80070005?!")
     'zahlung fehlgeschlagen: fehler 0x80070005?!'
     """
-    # Most tickets are all ASCII (``isascii`` is a flag lookup): then clean_python's steps in
-    # one C call, about 7x faster than its regex scans (the same result, tested).
-    if _clean_ascii is not None and text.isascii():
-        return _clean_ascii(text)
-    return clean_python(text)
+    # Nearly every English or Western European ticket is below U+0100: then clean_python's
+    # steps in one C call, about 7x faster than its regex scans (the same result, tested).
+    cleaned = _clean_latin1(text) if _clean_latin1 is not None else None
+    return clean_python(text) if cleaned is None else cleaned
 
 
 def clean_python(text: str) -> str:
