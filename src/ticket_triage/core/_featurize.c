@@ -279,7 +279,7 @@ static int reserve(void **buffer, size_t *capacity, size_t need, size_t size)
  * before replays its stored indices instead of encoding and hashing its twenty-odd windows
  * again: the same indices in the same order, hence the same bits as computing them (tested).
  * Open addressing on an FNV-1a hash of the code points. Bounded: once it holds MAX_CACHED_WORDS
- * words (about 6 MB) it starts again empty, so a long-running process keeps the words that
+ * words (a few MB for everyday words, at most about 25 MB) it starts again empty, so a long-running process keeps the words that
  * are frequent now and ids met once cannot pin memory. Words longer than MAX_CACHED_POINTS
  * (ids, hashes, run-together junk) are rarely met twice and are never stored. score_batch uses
  * one per call (it runs without the GIL); a model's single-ticket calls share the one in its
