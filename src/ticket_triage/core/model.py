@@ -75,6 +75,18 @@ class TriageModel:
         self._table, self._intercept = weights.table, weights.intercept
         self._starts = np.array([block.start for block in features.blocks[1:]], dtype=np.int64)
         self._clean = _spacy_cleaner() if features.tokenizer == "spacy" else None
+        # What score_text and score_batch take before the texts' buffers and after them: made once
+        # here, not per request (FeatureConfig.layout builds a new tuple each time).
+        low, high = features.ngram_range
+        self._compiled_head = (
+            features.n_features,
+            low,
+            high,
+            self._table,
+            self._intercept,
+            features.sublinear_tf,
+        )
+        self._layout = features.layout
         # The artifact's own token pattern, not the module default: a model keeps tokenizing as it
         # was trained even if a later release changes TOKEN_PATTERN.
         self.featurize = Featurizer(features)
@@ -208,19 +220,9 @@ class TriageModel:
         operations on tiny arrays, the bulk of a short ticket's latency). Agrees with
         :meth:`scores` to rounding (tested)."""
         if self.featurize.compiled:  # implies the extension (and compiled_score_text) loaded
-            low, high = self.features.ngram_range
-            scores, unseen = compiled_score_text(
-                text,
-                self.features.n_features,
-                low,
-                high,
-                self._table,
-                self._intercept,
-                self.features.sublinear_tf,
-                *self.features.layout,
-                self.featurize.workspace,
+            return compiled_score_text(
+                text, *self._compiled_head, *self._layout, self.featurize.workspace
             )
-            return scores, unseen
         rows = self.featurize([text])
         return self.scores(rows)[0].tolist(), float(self._unseen(rows)[0])
 
@@ -230,19 +232,7 @@ class TriageModel:
         with the GIL released meanwhile, so that threads scoring batches share this model."""
         scores = np.empty((len(texts), len(self._intercept)), dtype=np.float64)
         unseen = np.empty(len(texts), dtype=np.float64)
-        low, high = self.features.ngram_range
-        compiled_score_batch(
-            texts,
-            self.features.n_features,
-            low,
-            high,
-            self._table,
-            self._intercept,
-            self.features.sublinear_tf,
-            scores,
-            unseen,
-            *self.features.layout,
-        )
+        compiled_score_batch(texts, *self._compiled_head, scores, unseen, *self._layout)
         return scores, unseen
 
     def unseen_share(self, texts: Sequence[str]) -> list[float]:
