@@ -66,12 +66,13 @@ def sample() -> pd.DataFrame:
 
 
 def test_only_feedback_enters_and_corrections_replace_older_labels(
-    sample_model: Path, sample: pd.DataFrame, tmp_path: Path
+    sample_model: Path, sample: pd.DataFrame, database_url: str
 ) -> None:
-    # GIVEN base data of 50 tickets, the first with an e-mail address in it (the log redacts it)
+    # GIVEN base data of 50 tickets, the first with an e-mail address in it (the log redacts it),
+    # and a prediction log in SQLite or PostgreSQL
     base = sample.iloc[:50].copy()
     base.loc[0, "body"] = base.loc[0, "body"] + " Write to jo.smith@example.org"
-    store = Store.open(f"sqlite:///{tmp_path / 'triage.db'}")
+    store = Store.open(database_url)
     pipeline = Pipeline.load(sample_model)
     topics = pipeline.model.head_classes["topic"]
     # and a log of those base tickets again plus 6 new ones, decided by the model
@@ -100,6 +101,7 @@ def test_only_feedback_enters_and_corrections_replace_older_labels(
 
     # WHEN the candidate's rows are built, holding out the last day of feedback
     found = feedback_examples(store)
+    store.close()
     built = build(base, found.examples, ticket_key, Holdout(days=1), ("urgency", "topic"), METADATA)
     frame = built.frame
     keys = [ticket_key(s, b) for s, b in zip(frame.subject, frame.body, strict=True)]
@@ -175,14 +177,15 @@ def test_no_feedback_is_no_candidate(sample_model: Path, sample: pd.DataFrame, t
 
 
 def test_triage_retrain_registers_a_candidate_of_the_live_version(
-    sample_model: Path, sample: pd.DataFrame, tmp_path: Path
+    sample_model: Path, sample: pd.DataFrame, tmp_path: Path, database_url: str
 ) -> None:
-    # GIVEN the sample model live in a registry, and a log of 150 decided tickets of which
-    # agents corrected or confirmed 100 (the base data is the model's own training file)
+    # GIVEN the sample model live in a registry, and a log (SQLite or PostgreSQL) of 150 decided
+    # tickets of which agents corrected or confirmed 100 (the base data is the model's own
+    # training file)
     registry = Registry.open(tmp_path / "registry")
     registry.add(sample_model, by="test")
     registry.promote("v0001", by="test")
-    url = f"sqlite:///{tmp_path / 'triage.db'}"
+    url = database_url
     store = Store.open(url)
     logged = sample.iloc[2000:2150]
     rows = log(store, Pipeline.load(sample_model), tickets_of(logged))
