@@ -146,22 +146,20 @@ def test_compiled_matches_python_on_every_shared_ticket(shared_datasets, path):
     _assert_batch_scores_same(marked, CONFIGS[-1])
 
 
-def _table(config: FeatureConfig, columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A random index, weight table and intercept as Weights lays them out: a third of the
-    features unseen (row 0), the others sharing a few thousand rows."""
+def _table(config: FeatureConfig, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random weight table as Weights lays it out, a third of the rows marked unseen."""
     rng = np.random.default_rng(0)
-    table = rng.normal(size=(5000, columns + 1)).astype(np.float32)
+    table = rng.normal(size=(config.width, columns + 1)).astype(np.float32)
     table[:, columns] = np.abs(table[:, columns]) + 0.1
-    index = rng.integers(1, len(table), size=config.width, dtype=np.int32)
-    index[rng.random(config.width) < 0.3] = 0
-    return index, table, rng.normal(size=columns)
+    table[rng.random(config.width) < 0.3, columns] *= -1
+    return table, rng.normal(size=columns)
 
 
 def _assert_batch_scores_same(texts: list[str], config: FeatureConfig) -> None:
     """score_batch over all texts gives exactly (every bit) what score_text gives one by one."""
-    index, table, intercept = _table(config, columns=4)
+    table, intercept = _table(config, columns=4)
     low, high = config.ngram_range
-    head = (config.n_features, low, high, index, table, intercept, True)
+    head = (config.n_features, low, high, table, intercept, True)
     scores, unseen = np.empty((len(texts), 4)), np.empty(len(texts))
     compiled_score_batch(texts, *head, scores, unseen, *config.layout)
     single = [compiled_score_text(text, *head, *config.layout) for text in texts]
@@ -206,29 +204,16 @@ def test_compiled_scores_match_numpy_scores(shared_datasets, tmp_path, sublinear
         assert unseen == pytest.approx(model.unseen_share([text])[0], abs=1e-12)
 
 
-def test_compiled_scores_refuse_an_index_or_table_that_does_not_fit():
+def test_compiled_scores_refuse_a_table_of_the_wrong_size():
     from ticket_triage.core.features import compiled_score_text
 
-    index, table = np.zeros(16, dtype=np.int32), np.zeros((4, 3), dtype=np.float32)
-    with pytest.raises(ValueError, match="index must be int32"):
-        compiled_score_text("text", 32, 1, 2, index, table, np.zeros(2), True)
-    with pytest.raises(ValueError, match="index must be int32"):  # the char block is missing
-        compiled_score_text("text", 16, 1, 2, index, table, np.zeros(2), True, 16, 2, 5, 0)
+    table = np.zeros((16, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="table must be float32"):
+        compiled_score_text("text", 32, 1, 2, table, np.zeros(2), True)
+    with pytest.raises(ValueError, match="table must be float32"):  # the char block is missing
+        compiled_score_text("text", 16, 1, 2, table, np.zeros(2), True, 16, 2, 5, 0)
     with pytest.raises(ValueError, match="char_min"):
-        compiled_score_text("text", 16, 1, 2, index, table, np.zeros(2), True, 16, 3, 2, 0)
-    with pytest.raises(ValueError, match="table must be float32"):  # not rows of 2 + 1 columns
-        compiled_score_text("text", 16, 1, 2, index, np.zeros(10, np.float32), np.zeros(2), True)
-    with pytest.raises(ValueError, match="table must be float32"):  # no row 0
-        compiled_score_text("text", 16, 1, 2, index, table[:0], np.zeros(2), True)
-    # GIVEN an index entry past the table's last row (or negative), THEN a ValueError, alone
-    # and in a batch, not a read outside the table
-    head = (16, 1, 2, index, table, np.zeros(2), True)
-    for row in (4, -1):
-        index[:] = row
-        with pytest.raises(ValueError, match="past the end of table"):
-            compiled_score_text("text", *head)
-        with pytest.raises(ValueError, match="past the end of table"):
-            compiled_score_batch(["ok", "text"], *head, np.empty((2, 2)), np.empty(2))
+        compiled_score_text("text", 16, 1, 2, table, np.zeros(2), True, 16, 3, 2, 0)
 
 
 def test_batch_scores_match_single_scores_on_edge_texts():
@@ -242,8 +227,8 @@ def test_batch_scores_match_single_scores_on_edge_texts():
 
 def test_batch_scores_refuse_bad_buffers_and_texts():
     config = CONFIGS[1]
-    index, table, intercept = _table(config, columns=2)
-    head = (config.n_features, 1, 2, index, table, intercept, True)
+    table, intercept = _table(config, columns=2)
+    head = (config.n_features, 1, 2, table, intercept, True)
     # GIVEN output buffers of the wrong size, THEN a ValueError names them
     with pytest.raises(ValueError, match="scores must be float64"):
         compiled_score_batch(["a", "b"], *head, np.empty((1, 2)), np.empty(2), *config.layout)
@@ -331,9 +316,9 @@ def test_a_warm_word_cache_gives_the_bits_of_a_fresh_call(shared_datasets, colum
 
     config = CONFIGS[-1]
     texts = _texts_of_support(shared_datasets, 1500)
-    index, table, intercept = _table(config, columns)
+    table, intercept = _table(config, columns)
     low, high = config.ngram_range
-    head = (config.n_features, low, high, index, table, intercept, True)
+    head = (config.n_features, low, high, table, intercept, True)
     # WHEN they are scored by fresh calls, then twice through one workspace (the second time
     # every word's char n-grams come from its cache), then as one batch
     fresh = [compiled_score_text(text, *head, *config.layout) for text in texts]

@@ -462,8 +462,8 @@ typedef struct {
     size_t offsets_capacity;
     int64_t *indices;
     double *counts;
-    uint32_t *used_slots, *rows; /* rows: each distinct feature's table row (scoring only) */
-    size_t indices_capacity, counts_capacity, used_slots_capacity, rows_capacity;
+    uint32_t *used_slots;
+    size_t indices_capacity, counts_capacity, used_slots_capacity;
     uint64_t *slots; /* (index << 32) | position, or EMPTY_SLOT; all empty between texts */
     size_t slots_capacity;
     WordCache *cache;
@@ -481,7 +481,6 @@ static void workspace_free(Workspace *work)
     free(work->indices);
     free(work->counts);
     free(work->used_slots);
-    free(work->rows);
     free(work->slots);
     cache_free(work->cache);
 }
@@ -788,21 +787,21 @@ static PyObject *hash_ngrams(PyObject *self, PyObject *args)
 }
 
 /*
- * score_text(text, n_features, min_n, max_n, index, table, intercept, sublinear
+ * score_text(text, n_features, min_n, max_n, table, intercept, sublinear
  *            [, char_features, char_min, char_max, char_words, subject_features])
  *     -> (list of float, float)
  *
- * One ticket's raw linear scores, what TriageModel.scores computes with numpy (see its
- * Weights): index is the int32 (width,) array of each feature's row in table, 0 for a feature
- * no training ticket had; table the float32 (rows, columns + 1) array of weights times idf
- * times the block's weight, then the idf; intercept the float64 (columns,) array. Features are
- * (1 + log(count) if sublinear else count) times idf, L2-normalised within each block of the
- * layout; the scores are their dot product with the weights plus the intercept.
+ * One ticket's raw linear scores, what TriageModel.scores computes with numpy: table is the
+ * model's float32 (width, columns + 1) array (weights times idf times the block's weight, then
+ * the idf), intercept its float64 (columns,) array. Features are (1 + log(count) if sublinear
+ * else count) times idf, L2-normalised within each block of the layout; the scores are their
+ * dot product with the weights plus the intercept.
  *
  * The second value returned is the share of the ticket's distinct features that no training
- * ticket had (row 0), the prediction log's input-drift measure: counted in the same pass, so
- * logging a decision never featurises the ticket a second time (0.0 for a ticket without
- * features).
+ * ticket had, the prediction log's input-drift measure: counted in the same pass, so logging a
+ * decision never featurises the ticket a second time (0.0 for a ticket without features). The
+ * table marks those features with the sign bit of their idf column, which scoring only ever
+ * squares (TriageModel's Weights): no second array to read, no extra cache misses.
  *
  * score_batch does the same for a whole list of texts in one call, without the GIL.
  */
@@ -816,51 +815,44 @@ static inline double sublinear_tf(double count)
     return count < SUBLINEAR_TABLE ? sublinear_table[(int)count] : 1.0 + log(count);
 }
 
-/* A ticket's rows are scattered over the table: ask for a row a few features before it is
- * summed, so that the memory latencies overlap instead of adding up. */
+/* The table is tens of MB and a ticket's rows are scattered over it: ask for a row a few
+ * features before it is summed, so that the memory latencies overlap instead of adding up. */
 #define PREFETCH_AHEAD 8
 
 
-/* What scoring reads besides the text: the layout and the model's index, table and
- * intercepts. */
+/* What scoring reads besides the text: the layout and the model's table and intercepts. */
 typedef struct {
     Layout layout;
-    const int32_t *index;
     const float *rows;
-    Py_ssize_t n_rows, columns;
+    Py_ssize_t columns;
     const double *bias;
     int sublinear;
 } Scorer;
 
-/* The scorer of a model's buffers, its columns 0 with ValueError set if they do not fit the
- * layout or each other. Whether every index entry names a row of the table is checked as the
- * entries are read (score_into): a pass over the whole index per call would cost more than
- * scoring a ticket. */
-static Scorer scorer_of(const Layout *layout, const Py_buffer *index, const Py_buffer *table,
-                        const Py_buffer *intercept, int sublinear)
+/* The number of columns, or 0 with ValueError set if the table does not fit the layout. */
+static Py_ssize_t check_table(const Layout *layout, const Py_buffer *table,
+                              const Py_buffer *intercept)
 {
     Py_ssize_t columns = intercept->len / (Py_ssize_t)sizeof(double);
-    Scorer scorer = {*layout, index->buf, table->buf, 0, 0, intercept->buf, sublinear};
     if (!check_layout(layout))
-        return scorer;
-    if (index->len != (Py_ssize_t)layout_width(layout) * 4) {
-        PyErr_SetString(PyExc_ValueError, "index must be int32 (n_features,)");
-        return scorer;
+        return 0;
+    if (columns < 1 || table->len != (Py_ssize_t)layout_width(layout) * (columns + 1) * 4) {
+        PyErr_SetString(PyExc_ValueError, "table must be float32 (n_features, columns + 1)");
+        return 0;
     }
-    Py_ssize_t row_bytes = (columns + 1) * 4;
-    if (columns < 1 || table->len < row_bytes || table->len % row_bytes) {
-        PyErr_SetString(PyExc_ValueError, "table must be float32 (rows, columns + 1)");
-        return scorer;
-    }
-    scorer.n_rows = table->len / row_bytes;
-    scorer.columns = columns;
-    return scorer;
+    return columns;
 }
 
+/*
+ * One text's raw scores into scores[0..columns) and its unseen-feature share into *unseen.
+ * score_text and score_batch both call it, so a ticket scores the same bits alone or in a
+ * batch. Returns 0, or -1 when out of memory; touches no Python object (runs without the GIL).
+ */
 /* What a feature adds to its block's sums and squared norm: its row times its tf. */
 #define ADD_ROW(f, sums, square)                                                          \
     do {                                                                                  \
-        const float *row_ = scorer->rows + (size_t)rows[f] * (size_t)(columns + 1);        \
+        const float *row_ = scorer->rows + indices[f] * (columns + 1);                    \
+        n_unseen += signbit(row_[columns]) != 0;                                          \
         double tf_ = scorer->sublinear ? sublinear_tf(counts[f]) : counts[f];             \
         double weighted_ = tf_ * (double)row_[columns];                                   \
         square += weighted_ * weighted_;                                                  \
@@ -871,8 +863,8 @@ static Scorer scorer_of(const Layout *layout, const Py_buffer *index, const Py_b
 #define LOCAL_COLUMNS 16
 
 /*
- * Every feature's tf-weighted row (rows[f] of the table) into its block's sums (acc,
- * 3 x columns) and squared norm (squares). A block's features
+ * Every feature's tf-weighted row into its block's sums (acc, 3 x columns) and squared norm
+ * (squares); returns how many features training never saw (see score_text). A block's features
  * are one run (featurize emits the word, char and subject n-grams in turn and keeps first-seen
  * order), summed in two interleaved sets of locals and added at the run's end: a running sum
  * kept in memory (acc) made every feature wait for the previous one's store, and one set of
@@ -883,12 +875,12 @@ static Scorer scorer_of(const Layout *layout, const Py_buffer *index, const Py_b
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((always_inline))
 #endif
-static inline void sum_rows(const Scorer *scorer, const int64_t *indices, const uint32_t *rows,
-                            const double *counts, Py_ssize_t n_unique, Py_ssize_t columns,
-                            double *acc, double *squares)
+static inline Py_ssize_t sum_rows(const Scorer *scorer, const int64_t *indices,
+                                  const double *counts, Py_ssize_t n_unique, Py_ssize_t columns,
+                                  double *acc, double *squares)
 {
     const Layout *layout = &scorer->layout;
-    Py_ssize_t f = 0;
+    Py_ssize_t n_unseen = 0, f = 0;
     while (f < n_unique) {
         int block = block_of(layout, indices[f]);
         Py_ssize_t end = f + 1;
@@ -898,9 +890,8 @@ static inline void sum_rows(const Scorer *scorer, const int64_t *indices, const 
         double square_even = 0.0, square_odd = 0.0;
         for (; f + 1 < end; f += 2) {
             if (f + PREFETCH_AHEAD + 1 < n_unique) {
-                PREFETCH(scorer->rows + (size_t)rows[f + PREFETCH_AHEAD] * (size_t)(columns + 1));
-                PREFETCH(scorer->rows +
-                         (size_t)rows[f + PREFETCH_AHEAD + 1] * (size_t)(columns + 1));
+                PREFETCH(scorer->rows + indices[f + PREFETCH_AHEAD] * (columns + 1));
+                PREFETCH(scorer->rows + indices[f + PREFETCH_AHEAD + 1] * (columns + 1));
             }
             ADD_ROW(f, even, square_even);
             ADD_ROW(f + 1, odd, square_odd);
@@ -913,84 +904,46 @@ static inline void sum_rows(const Scorer *scorer, const int64_t *indices, const 
             acc[block * columns + k] += even[k] + odd[k];
         squares[block] += square_even + square_odd;
     }
+    return n_unseen;
 }
 
 /* sum_rows for more columns than LOCAL_COLUMNS (a head of dozens of intents): straight into
  * acc, in the same order. */
-static void sum_rows_wide(const Scorer *scorer, const int64_t *indices, const uint32_t *rows,
-                          const double *counts, Py_ssize_t n_unique, Py_ssize_t columns,
-                          double *acc, double *squares)
+static Py_ssize_t sum_rows_wide(const Scorer *scorer, const int64_t *indices,
+                                const double *counts, Py_ssize_t n_unique, Py_ssize_t columns,
+                                double *acc, double *squares)
 {
+    Py_ssize_t n_unseen = 0;
     for (Py_ssize_t f = 0; f < n_unique; f++) {
         if (f + PREFETCH_AHEAD < n_unique)
-            PREFETCH(scorer->rows + (size_t)rows[f + PREFETCH_AHEAD] * (size_t)(columns + 1));
+            PREFETCH(scorer->rows + indices[f + PREFETCH_AHEAD] * (columns + 1));
         int block = block_of(&scorer->layout, indices[f]);
         ADD_ROW(f, (acc + block * columns), squares[block]);
     }
+    return n_unseen;
 }
-
-/* Score_into's outcomes besides 0: out of memory, or an index entry past the table's end. */
-#define SCORE_NO_MEMORY (-1)
-#define SCORE_BAD_INDEX (-2)
-
-/*
- * Each distinct feature's table row into work->rows, and how many are row 0 (unseen) into
- * *n_unseen. Its own pass before the sums: the index loads are independent of each other, so
- * their cache misses overlap, and the sums then find each row's number at hand to prefetch.
- */
-static int look_up_rows(const Scorer *scorer, Workspace *work, Py_ssize_t n_unique,
-                        Py_ssize_t *n_unseen)
-{
-    if (reserve((void **)&work->rows, &work->rows_capacity, (size_t)n_unique + 1,
-                sizeof(uint32_t)) < 0)
-        return SCORE_NO_MEMORY;
-    const int64_t *indices = work->indices;
-    const uint32_t n_rows = (uint32_t)scorer->n_rows;
-    uint32_t *rows = work->rows, bad = 0;
-    Py_ssize_t unseen = 0;
-    for (Py_ssize_t f = 0; f < n_unique; f++) {
-        uint32_t row = (uint32_t)scorer->index[indices[f]];
-        bad |= row >= n_rows;
-        unseen += row == 0;
-        rows[f] = row < n_rows ? row : 0;
-    }
-    *n_unseen = unseen;
-    return bad ? SCORE_BAD_INDEX : 0;
-}
-
-/*
- * One text's raw scores into scores[0..columns) and its unseen-feature share into *unseen.
- * score_text and score_batch both call it, so a ticket scores the same bits alone or in a
- * batch. Returns 0, SCORE_NO_MEMORY or SCORE_BAD_INDEX; touches no Python object (runs without
- * the GIL).
- */
 
 static int score_into(const Scorer *scorer, Workspace *work, const Py_UCS4 *data,
                       Py_ssize_t length, double *scores, double *unseen)
 {
     const Layout *layout = &scorer->layout;
     const Py_ssize_t columns = scorer->columns;
-    Py_ssize_t n_unique = featurize(data, length, layout, 0, work), n_unseen;
+    Py_ssize_t n_unique = featurize(data, length, layout, 0, work);
     if (n_unique < 0)
-        return SCORE_NO_MEMORY;
-    int looked_up = look_up_rows(scorer, work, n_unique, &n_unseen);
-    if (looked_up < 0)
-        return looked_up;
+        return -1;
     const int64_t *indices = work->indices;
-    const uint32_t *rows = work->rows;
     const double *counts = work->counts;
     double *acc = calloc(3 * (size_t)columns, sizeof(double)); /* per block */
     if (!acc)
-        return SCORE_NO_MEMORY;
+        return -1;
     double squares[3] = {0.0, 0.0, 0.0};
     /* A constant width for the usual two heads (4 topics + 3 urgencies) lets the compiler unroll
      * and vectorise the row sums; the same operations in the same order either way. */
-    if (columns == 7)
-        sum_rows(scorer, indices, rows, counts, n_unique, 7, acc, squares);
-    else if (columns <= LOCAL_COLUMNS)
-        sum_rows(scorer, indices, rows, counts, n_unique, columns, acc, squares);
-    else
-        sum_rows_wide(scorer, indices, rows, counts, n_unique, columns, acc, squares);
+    Py_ssize_t n_unseen =
+        columns == 7            ? sum_rows(scorer, indices, counts, n_unique, 7, acc, squares)
+        : columns <= LOCAL_COLUMNS ? sum_rows(scorer, indices, counts, n_unique, columns, acc, squares)
+                                   : sum_rows_wide(scorer, indices, counts, n_unique, columns, acc,
+                                                   squares);
     for (Py_ssize_t k = 0; k < columns; k++) {
         double score = scorer->bias[k];
         for (int block = 0; block < 3; block++)
@@ -1003,36 +956,26 @@ static int score_into(const Scorer *scorer, Workspace *work, const Py_UCS4 *data
     return 0;
 }
 
-/* The exception for score_into's outcome (SCORE_NO_MEMORY or SCORE_BAD_INDEX); NULL. */
-static PyObject *score_failed(int outcome)
-{
-    if (outcome == SCORE_BAD_INDEX)
-        PyErr_SetString(PyExc_ValueError, "index names a row past the end of table");
-    else
-        PyErr_NoMemory();
-    return NULL;
-}
-
 static PyObject *score_text(PyObject *self, PyObject *args)
 {
     PyObject *text;
     long long n_features, char_features = 0, subject_features = 0;
     int min_n, max_n, sublinear, char_min = 0, char_max = 0;
     Py_ssize_t char_words = 0;
-    Py_buffer index, table, intercept;
+    Py_buffer table, intercept;
     PyObject *given = NULL;
-    if (!PyArg_ParseTuple(args, "ULiiy*y*y*p|LiinLO", &text, &n_features, &min_n, &max_n, &index,
-                          &table, &intercept, &sublinear, &char_features, &char_min, &char_max,
+    if (!PyArg_ParseTuple(args, "ULiiy*y*p|LiinLO", &text, &n_features, &min_n, &max_n, &table,
+                          &intercept, &sublinear, &char_features, &char_min, &char_max,
                           &char_words, &subject_features, &given))
         return NULL;
     Layout layout = {n_features, min_n,      max_n,     char_features,
                      char_min,   char_max,   char_words, subject_features};
     PyObject *result = NULL, *scores = NULL;
     double *values = NULL, unseen;
-    Scorer scorer = scorer_of(&layout, &index, &table, &intercept, sublinear);
-    Py_ssize_t columns = scorer.columns;
+    Py_ssize_t columns = check_table(&layout, &table, &intercept);
     if (!columns)
         goto done;
+    Scorer scorer = {layout, table.buf, columns, intercept.buf, sublinear};
     Workspace local = {0}, *work = workspace_of(given, &local);
     if (!work)
         goto done;
@@ -1041,12 +984,11 @@ static PyObject *score_text(PyObject *self, PyObject *args)
     if (!data)
         goto done;
     values = malloc(sizeof(double) * (size_t)columns);
-    int outcome = values ? score_into(&scorer, work, data, length, values, &unseen)
-                         : SCORE_NO_MEMORY;
+    int failed = !values || score_into(&scorer, work, data, length, values, &unseen) < 0;
     workspace_free(&local);
     PyMem_Free(data);
-    if (outcome < 0) {
-        score_failed(outcome);
+    if (failed) {
+        PyErr_NoMemory();
         goto done;
     }
     scores = PyList_New(columns);
@@ -1062,15 +1004,13 @@ static PyObject *score_text(PyObject *self, PyObject *args)
 done:
     Py_XDECREF(scores);
     free(values);
-    PyBuffer_Release(&index);
     PyBuffer_Release(&table);
     PyBuffer_Release(&intercept);
     return result;
 }
 
 /*
- * score_batch(texts, n_features, min_n, max_n, index, table, intercept, sublinear, scores,
- *             unseen
+ * score_batch(texts, n_features, min_n, max_n, table, intercept, sublinear, scores, unseen
  *             [, char_features, char_min, char_max, char_words, subject_features]) -> None
  *
  * score_text for every text of a list in one call: the raw scores into the writable float64
@@ -1085,11 +1025,10 @@ static PyObject *score_batch(PyObject *self, PyObject *args)
     long long n_features, char_features = 0, subject_features = 0;
     int min_n, max_n, sublinear, char_min = 0, char_max = 0;
     Py_ssize_t char_words = 0;
-    Py_buffer index, table, intercept, scores, unseen;
-    if (!PyArg_ParseTuple(args, "O!Liiy*y*y*pw*w*|LiinL", &PyList_Type, &texts, &n_features,
-                          &min_n, &max_n, &index, &table, &intercept, &sublinear, &scores,
-                          &unseen, &char_features, &char_min, &char_max, &char_words,
-                          &subject_features))
+    Py_buffer table, intercept, scores, unseen;
+    if (!PyArg_ParseTuple(args, "O!Liiy*y*pw*w*|LiinL", &PyList_Type, &texts, &n_features,
+                          &min_n, &max_n, &table, &intercept, &sublinear, &scores, &unseen,
+                          &char_features, &char_min, &char_max, &char_words, &subject_features))
         return NULL;
     Layout layout = {n_features, min_n,      max_n,     char_features,
                      char_min,   char_max,   char_words, subject_features};
@@ -1097,8 +1036,7 @@ static PyObject *score_batch(PyObject *self, PyObject *args)
     Py_UCS4 **data = NULL;
     Py_ssize_t *lengths = NULL;
     Py_ssize_t n_texts = PyList_Size(texts), n_held = 0;
-    Scorer scorer = scorer_of(&layout, &index, &table, &intercept, sublinear);
-    Py_ssize_t columns = scorer.columns;
+    Py_ssize_t columns = check_table(&layout, &table, &intercept);
     if (!columns)
         goto done;
     if (scores.len != n_texts * columns * (Py_ssize_t)sizeof(double) ||
@@ -1125,18 +1063,18 @@ static PyObject *score_batch(PyObject *self, PyObject *args)
         if (!data[n_held])
             goto done;
     }
+    Scorer scorer = {layout, table.buf, columns, intercept.buf, sublinear};
     Workspace work = {0};
-    int outcome = 0;
+    int failed = 0;
     Py_BEGIN_ALLOW_THREADS
-    if (layout.char_features && workspace_with_cache(&work) < 0)
-        outcome = SCORE_NO_MEMORY;
-    for (Py_ssize_t i = 0; i < n_texts && outcome == 0; i++)
-        outcome = score_into(&scorer, &work, data[i], lengths[i],
-                             (double *)scores.buf + i * columns, (double *)unseen.buf + i);
+    failed = layout.char_features && workspace_with_cache(&work) < 0;
+    for (Py_ssize_t i = 0; i < n_texts && !failed; i++)
+        failed = score_into(&scorer, &work, data[i], lengths[i],
+                            (double *)scores.buf + i * columns, (double *)unseen.buf + i) < 0;
     workspace_free(&work);
     Py_END_ALLOW_THREADS
-    if (outcome < 0) {
-        score_failed(outcome);
+    if (failed) {
+        PyErr_NoMemory();
         goto done;
     }
     result = Py_NewRef(Py_None);
@@ -1145,7 +1083,6 @@ done:
         PyMem_Free(data[i]);
     free(data);
     free(lengths);
-    PyBuffer_Release(&index);
     PyBuffer_Release(&table);
     PyBuffer_Release(&intercept);
     PyBuffer_Release(&scores);
@@ -1325,14 +1262,14 @@ static PyMethodDef methods[] = {
      "Reusable buffers and a bounded cache of words' char n-grams for hash_ngrams and\n"
      "score_text (their optional last argument); the same features as without it."},
     {"score_text", score_text, METH_VARARGS,
-     "score_text(text, n_features, min_n, max_n, index, table, intercept, sublinear\n"
-     "           [, char_features, char_min, char_max, char_words, subject_features, workspace])\n"
+     "score_text(text, n_features, min_n, max_n, table, intercept, sublinear[, char_features,\n"
+     "           char_min, char_max, char_words, subject_features, workspace])\n"
      "    -> (scores list, unseen share)\n\n"
-     "One ticket's raw linear scores from the model's index and table (see Weights),\n"
+     "One ticket's raw linear scores from the model's dense table (see TriageModel.scores),\n"
      "and the share of its distinct features that training never saw."},
     {"score_batch", score_batch, METH_VARARGS,
-     "score_batch(texts, n_features, min_n, max_n, index, table, intercept, sublinear, scores,\n"
-     "            unseen[, char_features, char_min, char_max, char_words, subject_features]) -> None\n\n"
+     "score_batch(texts, n_features, min_n, max_n, table, intercept, sublinear, scores, unseen\n"
+     "            [, char_features, char_min, char_max, char_words, subject_features]) -> None\n\n"
      "score_text of every text of a list, into float64 buffers (len(texts), columns) and\n"
      "(len(texts),), with the GIL released while scoring."},
     {NULL, NULL, 0, NULL},

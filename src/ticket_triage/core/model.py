@@ -72,8 +72,7 @@ class TriageModel:
         self.heads = tuple(heads)
         self.version = str(meta["version"])
         self.meta = meta
-        self._index, self._table = weights.index, weights.table
-        self._intercept = weights.intercept
+        self._table, self._intercept = weights.table, weights.intercept
         self._starts = np.array([block.start for block in features.blocks[1:]], dtype=np.int64)
         self._clean = _spacy_cleaner() if features.tokenizer == "spacy" else None
         # What score_text and score_batch take before the texts' buffers and after them: made once
@@ -83,7 +82,6 @@ class TriageModel:
             features.n_features,
             low,
             high,
-            self._index,
             self._table,
             self._intercept,
             features.sublinear_tf,
@@ -173,7 +171,7 @@ class TriageModel:
         if n_rows == 1:
             return (self._shares(rows).sum(axis=0) + self._intercept)[np.newaxis, :]
         tf = np.log(rows.counts) + 1.0 if self.features.sublinear_tf else rows.counts
-        gathered = self._table[self._index[rows.indices]]
+        gathered = self._table[rows.indices]
         weighted = tf * gathered[:, -1]
         keys = self._block_keys(rows)
         norms = np.sqrt(
@@ -203,7 +201,7 @@ class TriageModel:
         """Each feature's share of every column's score for one row (the scores minus the
         intercepts, summed over features): what explanations rank."""
         tf = np.log(rows.counts) + 1.0 if self.features.sublinear_tf else rows.counts
-        gathered = self._table[self._index[rows.indices]].astype(np.float64)
+        gathered = self._table[rows.indices].astype(np.float64)
         keys = self._block_keys(rows)
         norms = np.sqrt(np.bincount(keys, weights=(tf * gathered[:, -1]) ** 2))[keys]
         scale = np.divide(tf, norms, out=np.zeros_like(tf), where=norms > 0)
@@ -212,7 +210,7 @@ class TriageModel:
     def _unseen(self, rows: SparseRows) -> np.ndarray:
         """Per row, the share of its distinct features that no training ticket had."""
         sizes = np.diff(rows.indptr)
-        marked = self._index[rows.indices] == 0  # see Weights
+        marked = np.signbit(self._table[rows.indices, -1])  # see Weights
         unseen = np.bincount(rows.row_ids, weights=marked, minlength=len(sizes))
         return np.divide(unseen, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
 

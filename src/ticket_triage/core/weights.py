@@ -1,5 +1,4 @@
-"""Every head's weights as one table and an index of features into it: what scoring a ticket
-reads, in numpy and in C.
+"""Every head's weights as one dense table: what scoring a ticket reads, in numpy and in C.
 
 Built once per process from an artifact's ``weights.npz`` and ``model.json``
 (:meth:`~ticket_triage.core.model.TriageModel.load`); ``_featurize.c`` reads the same table, so
@@ -22,25 +21,18 @@ __all__ = ["Weights"]
 
 @dataclass(frozen=True)
 class Weights:
-    """Every head's weights as one compact table and an index into it, built once per process.
+    """Every head's weights as one dense table, built once per process.
 
-    Per feature training saw, one row of the table: its weight for every column pre-multiplied
-    by its idf and by its block's weight
-    (:attr:`~ticket_triage.core.features.FeatureConfig.blocks`), then the idf itself in the last
-    column. Row 0 stands for every feature no training ticket
-    had: zero weights and the artifact's default idf (an unseen feature still counts in its
-    block's L2 norm). ``index`` maps each hashed feature to its row, 0 for unseen ones, so
-    scoring a ticket is two gathers and a ticket's unseen-feature share (input drift) is counted
-    from the same index (``_featurize.c`` does the same).
-
-    A dense table of every hashed feature's row (1.8 M x 8 float32 at the defaults, 59 MB) was
-    one gather instead of two, but building it touched every page of it: 40 ms of a Lambda cold
-    start in page faults alone, and scoring's gathers spread over 59 MB missed the TLB nearly
-    every time. The index is 4 bytes a feature (7 MB) and the table a few MB at most.
+    Per hashed feature, its weight for every column pre-multiplied by its idf and by its block's
+    weight (:attr:`~ticket_triage.core.features.FeatureConfig.blocks`), then the idf itself in the
+    last column. Scoring a ticket is then a single gather (4 bytes x width x (columns + 1): 36 MB
+    per 2**20 features and 8 columns) instead of a search plus a second lookup. The idf column is
+    only ever squared (for each block's L2 norm), so its sign bit is free: it is set on the
+    features no training ticket had, and a ticket's unseen-feature share (input drift) is counted
+    from the very rows scoring reads (``_featurize.c`` does the same).
     """
 
-    index: np.ndarray  # int32, shape (n_features,): the row of each feature, 0 if unseen
-    table: np.ndarray  # float32, shape (1 + n_seen, n_columns + 1)
+    table: np.ndarray  # float32, shape (n_features, n_columns + 1)
     intercept: np.ndarray  # float64, shape (n_columns,)
 
     @classmethod
@@ -79,12 +71,8 @@ class Weights:
         block_weight = np.ones(len(rows))
         for block in features.blocks[1:]:
             block_weight[rows >= block.start] = block.weight
-        # np.zeros maps pages lazily and the index is written at only len(rows) places.
-        index = np.zeros(features.width, dtype=np.int32)
-        index[rows] = np.arange(1, len(rows) + 1, dtype=np.int32)
-        table = np.empty((len(rows) + 1, width + 1), dtype=np.float32)
-        table[0, :width] = 0.0
-        table[0, width] = default_idf
-        table[1:, :width] = coef * (idf * block_weight)[:, np.newaxis]
-        table[1:, width] = idf
-        return cls(index, table, intercept)
+        table = np.zeros((features.width, width + 1), dtype=np.float32)
+        table[:, width] = np.copysign(default_idf, -1.0)  # unseen: the sign bit set (-0.0 too)
+        table[rows, :width] = coef * (idf * block_weight)[:, np.newaxis]
+        table[rows, width] = idf
+        return cls(table, intercept)
