@@ -113,8 +113,10 @@ bench-spark: env
 # The alternatives benchmarks/compare.py measures ticket-triage against (fastText; MiniLM on the
 # CPU build of PyTorch) come from the lock's `bench` group, into their own venv: `make test`
 # syncs .venv exactly and would remove them, and none of it belongs in the runtime or Lambda.
+# Not editable: an editable build writes the C extension into src/ over the one .venv's
+# processes (a test run, a server) have loaded, truncating it under them.
 bench-env: $(UV)
-	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) sync --frozen --all-extras --group bench \
+	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) sync --frozen --no-editable --all-extras --group bench \
 		--python $(PYTHON) --reinstall-package ticket-triage
 
 # Every system on every shared dataset, in one run; most of its time is the naive pipelines'
