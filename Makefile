@@ -113,8 +113,8 @@ bench-spark: env
 # The alternatives benchmarks/compare.py measures ticket-triage against (fastText; MiniLM on the
 # CPU build of PyTorch) come from the lock's `bench` group, into their own venv: `make test`
 # syncs .venv exactly and would remove them, and none of it belongs in the runtime or Lambda.
-# Not editable: an editable build writes the C extension into src/ over the one .venv's
-# processes (a test run, a server) have loaded, truncating it under them.
+# Not editable: an editable build rewrites src/'s C extension in place, under any process of
+# .venv (a test run, a server) that has it loaded.
 bench-env: $(UV)
 	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) sync --frozen --no-editable --all-extras --group bench \
 		--python $(PYTHON) --reinstall-package ticket-triage

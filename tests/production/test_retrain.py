@@ -185,8 +185,7 @@ def test_triage_retrain_registers_a_candidate_of_the_live_version(
     registry = Registry.open(tmp_path / "registry")
     registry.add(sample_model, by="test")
     registry.promote("v0001", by="test")
-    url = database_url
-    store = Store.open(url)
+    store = Store.open(database_url)
     logged = sample.iloc[2000:2150]
     rows = log(store, Pipeline.load(sample_model), tickets_of(logged))
     for index, (row, truth) in enumerate(zip(rows[:100], logged.itertuples(), strict=False)):
@@ -195,7 +194,7 @@ def test_triage_retrain_registers_a_candidate_of_the_live_version(
     # WHEN it is retrained, holding out a quarter of the feedback
     report, base = tmp_path / "retrain.json", sample_model.parent / "tickets.csv"
     result = subprocess.run(
-        [str(TRIAGE), "retrain", "--db", url, "--base-data", str(base),
+        [str(TRIAGE), "retrain", "--db", database_url, "--base-data", str(base),
          "--registry", str(registry.location), "--holdout-share", "0.25", "--json", str(report),
          "--quiet"],
         capture_output=True, text=True, timeout=300,
